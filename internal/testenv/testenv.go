@@ -1,0 +1,67 @@
+// Package testenv finds what switchboard's tests run against: the module root,
+// the Node packages installed by scripts/test-deps.sh, and short directories
+// for Unix sockets. It is for tests only.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// ModuleRoot returns the directory that holds go.mod.
+func ModuleRoot(t testing.TB) string {
+	t.Helper()
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("testenv: cannot locate source file")
+	}
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// NodeModules returns test/node/node_modules, failing the test (never skipping it)
+// when scripts/test-deps.sh has not been run.
+func NodeModules(t testing.TB) string {
+	t.Helper()
+	dir := filepath.Join(ModuleRoot(t), "test", "node", "node_modules")
+	if _, err := os.Stat(filepath.Join(dir, ".switchboard-ok")); err != nil {
+		t.Fatalf("testenv: Node test packages missing (%v); run scripts/test-deps.sh", err)
+	}
+	return dir
+}
+
+// Node returns the path of the node binary, failing the test when it is missing.
+func Node(t testing.TB) string {
+	t.Helper()
+	p, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("testenv: node not found (%v); run scripts/test-deps.sh", err)
+	}
+	return p
+}
+
+// Program returns the path of a program the tests need, failing the test when it
+// is missing.
+func Program(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("testenv: %s not found (%v); run scripts/test-deps.sh", name, err)
+	}
+	return p
+}
+
+// ShortDir returns a new temporary directory with a short path, so Unix socket
+// paths inside it stay well below the sun_path limit. It is removed at the end
+// of the test.
+func ShortDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "sb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
