@@ -2,4 +2,9 @@ module github.com/switchboard-ipc/switchboard
 
 go 1.26.0
 
-require golang.org/x/sys v0.49.0 // indirect
+require github.com/fxamacker/cbor/v2 v2.9.6
+
+require (
+	github.com/x448/float16 v0.8.4 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+)
