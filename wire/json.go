@@ -298,11 +298,19 @@ func (r *JSONReader) parseSlow(msg []byte) (string, []byte, error) {
 	}
 	var topic string
 	if len(t) == 0 || t[0] != '"' || json.Unmarshal(t, &topic) != nil {
-		return "", nil, decodeErr(SocketIPC, ErrBadTopic, "topic is "+string(t))
+		return "", nil, decodeErr(SocketIPC, ErrBadTopic, "topic is "+clip(t))
 	}
 	message, ok := m["message"]
 	if !ok {
 		message = null
 	}
 	return topic, message, nil
+}
+
+// clip returns b as a string for an error message, cut to 40 bytes.
+func clip(b []byte) string {
+	if len(b) > 40 {
+		return strconv.Quote(string(b[:40])) + "..."
+	}
+	return strconv.Quote(string(b))
 }
