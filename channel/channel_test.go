@@ -1,0 +1,404 @@
+package channel
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-ipc/switchboard/internal/testenv"
+)
+
+// open opens name in dir and registers Close as cleanup.
+func open(t *testing.T, dir, name string, opts ...Option) *Channel {
+	t.Helper()
+	c, err := Open(name, append([]Option{WithDir(dir)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func connect(t *testing.T, c *Channel) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Connect(ctx); err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+}
+
+func flush(t *testing.T, c *Channel) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Flush(ctx); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+}
+
+// collector gathers messages delivered to a handler.
+type collector struct {
+	mu   sync.Mutex
+	msgs []*Message
+	ch   chan struct{}
+}
+
+func newCollector() *collector { return &collector{ch: make(chan struct{}, 1)} }
+
+func (k *collector) handle(m *Message) {
+	k.mu.Lock()
+	k.msgs = append(k.msgs, m)
+	k.mu.Unlock()
+	select {
+	case k.ch <- struct{}{}:
+	default:
+	}
+}
+
+// waitN waits until n messages arrived and returns them.
+func (k *collector) waitN(t *testing.T, n int) []*Message {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		k.mu.Lock()
+		got := len(k.msgs)
+		msgs := append([]*Message(nil), k.msgs...)
+		k.mu.Unlock()
+		if got >= n {
+			return msgs
+		}
+		select {
+		case <-k.ch:
+		case <-deadline:
+			t.Fatalf("got %d messages, want %d", got, n)
+		}
+	}
+}
+
+func TestValidateName(t *testing.T) {
+	for _, name := range []string{"a", "app", "my-app_2.v1", "A" + strings.Repeat("b", MaxNameLen-1)} {
+		if err := ValidateName(name); err != nil {
+			t.Errorf("ValidateName(%q) = %v, want nil", name, err)
+		}
+	}
+	for _, name := range []string{"", ".hidden", "-flag", "a/b", "a b", "ü", "a\x00", strings.Repeat("x", MaxNameLen+1), ".."} {
+		err := ValidateName(name)
+		var ne *NameError
+		if !errors.Is(err, ErrBadName) || !errors.As(err, &ne) || ne.Name != name {
+			t.Errorf("ValidateName(%q) = %v, want a *NameError wrapping ErrBadName", name, err)
+		}
+	}
+}
+
+func TestOpenBadName(t *testing.T) {
+	_, err := Open("../escape", WithDir(testenv.ShortDir(t)))
+	if !errors.Is(err, ErrBadName) {
+		t.Fatalf("Open(../escape) = %v, want ErrBadName", err)
+	}
+}
+
+func TestOpenPathTooLong(t *testing.T) {
+	dir := "/" + strings.Repeat("d", 100)
+	_, err := Open("name", WithDir(dir))
+	var pe *PathError
+	if !errors.Is(err, ErrPathTooLong) || !errors.As(err, &pe) || pe.Limit < 100 {
+		t.Fatalf("Open in a long dir = %v, want *PathError wrapping ErrPathTooLong", err)
+	}
+}
+
+func TestDefaultName(t *testing.T) {
+	c, err := Open("", WithDir(testenv.ShortDir(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.Name() != DefaultName() || ValidateName(c.Name()) != nil {
+		t.Fatalf("Name() = %q, DefaultName() = %q", c.Name(), DefaultName())
+	}
+}
+
+func TestSocketPathAndModes(t *testing.T) {
+	dir := testenv.ShortDir(t) + "/rt"
+	c := open(t, dir, "modes")
+	if want := dir + "/switchboard-ch-modes.sock"; c.Path() != want {
+		t.Fatalf("Path() = %q, want %q", c.Path(), want)
+	}
+	connect(t, c)
+	fi, err := os.Stat(dir)
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("dir mode = %v, %v; want 0700", fi.Mode(), err)
+	}
+	fi, err = os.Stat(c.Path())
+	if err != nil || fi.Mode().Perm() != 0o600 || fi.Mode()&os.ModeSocket == 0 {
+		t.Fatalf("socket mode = %v, %v; want a 0600 socket", fi.Mode(), err)
+	}
+}
+
+func TestStateTransitions(t *testing.T) {
+	dir := testenv.ShortDir(t)
+	var mu sync.Mutex
+	var seen []State
+	ch := make(chan State, 16)
+	c := open(t, dir, "states", OnStateChange(func(s State) {
+		mu.Lock()
+		seen = append(seen, s)
+		mu.Unlock()
+		ch <- s
+	}))
+	if c.State() != Initiated || c.Connected() {
+		t.Fatalf("after Open: %v, connected %v", c.State(), c.Connected())
+	}
+	connect(t, c)
+	if c.State() != Connected || !c.Connected() || !c.Hosting() {
+		t.Fatalf("after Connect: %v, connected %v, hosting %v", c.State(), c.Connected(), c.Hosting())
+	}
+	c.Close()
+	if c.State() != Closed || c.Connected() {
+		t.Fatalf("after Close: %v", c.State())
+	}
+	want := []State{Connecting, Connected, Closed}
+	for i, w := range want {
+		select {
+		case s := <-ch:
+			if s != w {
+				t.Fatalf("state change %d = %v, want %v (all: %v)", i, s, w, seen)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("state change %d missing", i)
+		}
+	}
+	if err := c.Connect(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Connect after Close = %v, want ErrClosed", err)
+	}
+	if err := c.Publish(context.Background(), "t", 1); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Publish after Close = %v, want ErrClosed", err)
+	}
+	if c.Close() != nil {
+		t.Fatal("second Close failed")
+	}
+}
+
+func TestStateString(t *testing.T) {
+	for s, want := range map[State]string{Initiated: "initiated", Connecting: "connecting", Connected: "connected", Closed: "closed", 9: "State(9)"} {
+		if s.String() != want {
+			t.Errorf("%d.String() = %q, want %q", int(s), s.String(), want)
+		}
+	}
+}
+
+func TestPublishSubscribe(t *testing.T) {
+	dir := testenv.ShortDir(t)
+	a := open(t, dir, "pubsub")
+	b := open(t, dir, "pubsub")
+	got := newCollector()
+	if _, err := b.Subscribe("orders.*", got.handle); err != nil {
+		t.Fatal(err)
+	}
+	connect(t, a)
+	connect(t, b)
+	flush(t, b)
+	if !a.Hosting() || b.Hosting() {
+		t.Fatalf("hosting: a %v, b %v; want a only", a.Hosting(), b.Hosting())
+	}
+	ctx := context.Background()
+	for i := range 100 {
+		if err := a.Publish(ctx, "orders.new", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Publish(ctx, "other", "ignored")
+	flush(t, a)
+	msgs := got.waitN(t, 100)
+	for i, m := range msgs {
+		var v int
+		if err := m.Decode(&v); err != nil || v != i || m.From != a.ID() || m.Topic != "orders.new" || m.Seq != uint64(i+1) {
+			t.Fatalf("message %d = %+v (%v), want %d from %s", i, m, err, i, a.ID())
+		}
+	}
+	if len(msgs) != 100 {
+		t.Fatalf("got %d messages, want 100", len(msgs))
+	}
+}
+
+// TestQueueBeforeConnect: publications made before Connect are sent, in
+// order, once connected (open-channel's write before connect).
+func TestQueueBeforeConnect(t *testing.T) {
+	dir := testenv.ShortDir(t)
+	b := open(t, dir, "queue")
+	got := newCollector()
+	b.Subscribe("q", got.handle)
+	connect(t, b)
+	flush(t, b)
+
+	a := open(t, dir, "queue")
+	ctx := context.Background()
+	for i := range 50 {
+		if err := a.Publish(ctx, "q", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a.State() != Initiated {
+		t.Fatalf("state before Connect = %v", a.State())
+	}
+	connect(t, a)
+	flush(t, a)
+	for i, m := range got.waitN(t, 50) {
+		var v int
+		m.Decode(&v)
+		if v != i {
+			t.Fatalf("message %d = %d: order lost", i, v)
+		}
+	}
+}
+
+func TestRequestReply(t *testing.T) {
+	dir := testenv.ShortDir(t)
+	a := open(t, dir, "req")
+	b := open(t, dir, "req")
+	b.Subscribe("add", func(m *Message) {
+		var xy [2]int
+		m.Decode(&xy)
+		m.Reply(xy[0] + xy[1])
+	})
+	connect(t, a)
+	connect(t, b)
+	flush(t, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := a.Request(ctx, "add", [2]int{2, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int
+	if err := r.Decode(&sum); err != nil || sum != 5 || r.From != b.ID() {
+		t.Fatalf("reply = %s from %s (%v), want 5 from %s", r.Data, r.From, err, b.ID())
+	}
+	if _, err := a.Request(ctx, "nobody", 1); !errors.Is(err, ErrNoResponders) {
+		t.Fatalf("Request to nobody = %v, want ErrNoResponders", err)
+	}
+}
+
+func TestHostHandler(t *testing.T) {
+	dir := testenv.ShortDir(t)
+	hosted := make(chan struct{}, 1)
+	a := open(t, dir, "hosth", WithHost(func(h *Host) {
+		h.Handle("time", func(m *Message) { m.Reply("now") })
+	}), OnHost(func() { hosted <- struct{}{} }))
+	connect(t, a)
+	select {
+	case <-hosted:
+	case <-time.After(10 * time.Second):
+		t.Fatal("OnHost not called")
+	}
+	b := open(t, dir, "hosth")
+	connect(t, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := b.Request(ctx, "time", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s string
+	if r.Decode(&s); s != "now" || r.From != "" {
+		t.Fatalf("host reply = %s from %q", r.Data, r.From)
+	}
+}
+
+func TestBadTopicAndPattern(t *testing.T) {
+	c := open(t, testenv.ShortDir(t), "bad")
+	for _, topic := range []string{"", "a.*", "a.>", "$sys.members", "a..b", ".a"} {
+		if err := c.Publish(context.Background(), topic, 1); !errors.Is(err, ErrBadTopic) {
+			t.Errorf("Publish(%q) = %v, want ErrBadTopic", topic, err)
+		}
+	}
+	for _, p := range []string{"", "a.>.b", "a*", "a..b"} {
+		if _, err := c.Subscribe(p, func(*Message) {}); !errors.Is(err, ErrBadPattern) {
+			t.Errorf("Subscribe(%q) = %v, want ErrBadPattern", p, err)
+		}
+	}
+	if err := c.Publish(context.Background(), "t", json.RawMessage("{bad")); err == nil {
+		t.Error("Publish of invalid raw JSON succeeded")
+	}
+}
+
+func TestMatch(t *testing.T) {
+	for _, tc := range []struct {
+		p, t string
+		want bool
+	}{
+		{"a", "a", true}, {"a", "b", false}, {"a.*", "a.b", true}, {"a.*", "a", false},
+		{"a.*", "a.b.c", false}, {"a.>", "a.b.c", true}, {"a.>", "a", false}, {">", "x.y", true},
+		{"*.b", "a.b", true}, {"a.b", "a.b.c", false}, {"a.b.c", "a.b", false},
+	} {
+		if got := match(tc.p, tc.t); got != tc.want {
+			t.Errorf("match(%q, %q) = %v, want %v", tc.p, tc.t, got, tc.want)
+		}
+	}
+}
+
+func TestConnectTimeout(t *testing.T) {
+	dir := testenv.ShortDir(t)
+	// A listener nobody serves: dial succeeds, the handshake never ends.
+	path, _ := SocketPath(dir, "stuck")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c := open(t, dir, "stuck", WithConnectTimeout(50*time.Millisecond))
+	err = c.Connect(context.Background())
+	var ne net.Error
+	if !errors.Is(err, ErrConnectTimeout) || !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("Connect = %v, want ErrConnectTimeout", err)
+	}
+	if c.State() != Connecting {
+		t.Fatalf("state = %v, want connecting", c.State())
+	}
+}
+
+// TestHostLeaves: when the host closes, another member takes over, and
+// what was published meanwhile arrives.
+func TestHostLeaves(t *testing.T) {
+	dir := testenv.ShortDir(t)
+	a := open(t, dir, "leave")
+	connect(t, a)
+	b := open(t, dir, "leave")
+	c := open(t, dir, "leave")
+	got := newCollector()
+	c.Subscribe("x", got.handle)
+	connect(t, b)
+	connect(t, c)
+	flush(t, c)
+	ctx := context.Background()
+	for i := range 10 {
+		b.Publish(ctx, "x", i)
+	}
+	flush(t, b)
+	a.Close()
+	for i := 10; i < 20; i++ {
+		b.Publish(ctx, "x", i)
+	}
+	flush(t, b)
+	msgs := got.waitN(t, 20)
+	for i, m := range msgs {
+		var v int
+		m.Decode(&v)
+		if v != i {
+			t.Fatalf("message %d = %d", i, v)
+		}
+	}
+	if b.Hosting() == c.Hosting() {
+		t.Fatalf("hosting: b %v, c %v; want exactly one", b.Hosting(), c.Hosting())
+	}
+	if fmt.Sprint(len(msgs)) != "20" {
+		t.Fatalf("got %d", len(msgs))
+	}
+}

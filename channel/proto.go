@@ -1,0 +1,100 @@
+package channel
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// The member protocol, spoken between every member and the host over the
+// channel's socket. A frame is
+//
+//	u32 length of the rest (big endian)
+//	u8  type
+//	u8  flags
+//	u64 seq    (pub, ack, msg: the origin's sequence number; sub/subok: request id)
+//	u64 dseq   (msg, mack: the per-session delivery number)
+//	4 × (u32 length + bytes): id, topic, reply, data
+//
+// id is a member id (hello) or the origin of a message (pub, msg).
+const (
+	frameHello   byte = iota + 1 // member → host: id, data = JSON []string patterns
+	frameWelcome                 // host → member: id = host member id, data = JSON members
+	frameSub                     // member → host: topic = pattern, seq = request id
+	frameUnsub                   // member → host: topic = pattern, seq = request id
+	frameSubOK                   // host → member: seq = request id
+	framePub                     // member → host: id, seq, topic, reply, data
+	frameAck                     // host → member: seq of a pub delivered everywhere
+	frameMsg                     // host → member: dseq, id, seq, topic, reply, data
+	frameMack                    // member → host: every msg up to dseq received
+	frameBye                     // member → host: leaving; drop my session now
+)
+
+// flagNoResponders marks a msg that answers a request nobody could receive.
+const flagNoResponders byte = 1
+
+const maxFrame = 16 << 20
+
+var errFrameTooLarge = errors.New("channel: frame too large")
+
+type frame struct {
+	typ, flags byte
+	seq, dseq  uint64
+	id, topic  string
+	reply      string
+	data       []byte
+}
+
+func appendFrame(dst []byte, f *frame) []byte {
+	n := 2 + 16 + 16 + len(f.id) + len(f.topic) + len(f.reply) + len(f.data)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(n))
+	dst = append(dst, f.typ, f.flags)
+	dst = binary.BigEndian.AppendUint64(dst, f.seq)
+	dst = binary.BigEndian.AppendUint64(dst, f.dseq)
+	for _, s := range [...]string{f.id, f.topic, f.reply} {
+		dst = binary.BigEndian.AppendUint32(dst, uint32(len(s)))
+		dst = append(dst, s...)
+	}
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(f.data)))
+	return append(dst, f.data...)
+}
+
+// readFrame reads one frame; f's strings and data are fresh copies.
+func readFrame(r *bufio.Reader, f *frame) error {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > maxFrame {
+		return errFrameTooLarge
+	}
+	if n < 2+16+16 {
+		return fmt.Errorf("channel: short frame (%d bytes)", n)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return err
+	}
+	f.typ, f.flags = b[0], b[1]
+	f.seq = binary.BigEndian.Uint64(b[2:])
+	f.dseq = binary.BigEndian.Uint64(b[10:])
+	b = b[18:]
+	var fields [4][]byte
+	for i := range fields {
+		if len(b) < 4 {
+			return errors.New("channel: truncated frame")
+		}
+		l := binary.BigEndian.Uint32(b)
+		b = b[4:]
+		if uint32(len(b)) < l {
+			return errors.New("channel: truncated frame")
+		}
+		fields[i], b = b[:l:l], b[l:]
+	}
+	f.id, f.topic, f.reply = string(fields[0]), string(fields[1]), string(fields[2])
+	f.data = fields[3]
+	return nil
+}
