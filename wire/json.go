@@ -275,7 +275,7 @@ func parseFast(msg []byte) (topic, message []byte, ok bool) {
 		return nil, nil, false
 	}
 	message = trimSpace(b[len(mid):])
-	if len(message) == 0 || !json.Valid(message) {
+	if len(message) == 0 || !validJSON(message) {
 		return nil, nil, false
 	}
 	return topic, message[:len(message):len(message)], true
