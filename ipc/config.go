@@ -1,0 +1,197 @@
+package ipc
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/switchboard-ipc/switchboard/codec"
+	"github.com/switchboard-ipc/switchboard/endpoint"
+	"github.com/switchboard-ipc/switchboard/wire"
+)
+
+// Wire selects the protocol of a connection.
+type Wire int
+
+// Wires.
+const (
+	// Native is switchboard's binary protocol: sessions, subscriptions,
+	// requests, acknowledgements. The default.
+	Native Wire = iota
+	// SocketIPC is the JSON protocol of @crussell52/socket-ipc 0.4:
+	// messages only, no handshake, no acknowledgements.
+	SocketIPC
+)
+
+// String returns "native" or "socket-ipc".
+func (w Wire) String() string {
+	switch w {
+	case Native:
+		return "native"
+	case SocketIPC:
+		return "socket-ipc"
+	}
+	return "Wire(" + strconv.Itoa(int(w)) + ")"
+}
+
+// Policy says what a Server does when a client's outbound queue is full.
+type Policy int
+
+// Slow-consumer policies.
+const (
+	// Disconnect closes the slow client's connection and ends its session;
+	// the error, matching ErrSlowConsumer, goes to OnError and
+	// OnDisconnect. The default, as in NATS.
+	Disconnect Policy = iota
+	// Drop drops the message for that client only and reports an error
+	// matching ErrSlowConsumer to OnError.
+	Drop
+	// Block makes the sender wait for room: the publishing client's
+	// connection stops being read (so the publisher is slowed by TCP-style
+	// backpressure), Server.Send and friends wait. Delivery to a
+	// disconnected session never blocks: it drops and reports.
+	Block
+)
+
+// String returns "disconnect", "drop" or "block".
+func (p Policy) String() string {
+	switch p {
+	case Disconnect:
+		return "disconnect"
+	case Drop:
+		return "drop"
+	case Block:
+		return "block"
+	}
+	return "Policy(" + strconv.Itoa(int(p)) + ")"
+}
+
+// ClientInfo describes a connected client.
+type ClientInfo struct {
+	ID      string   // UUID v4; a native client keeps it across reconnects
+	Wire    Wire     // the protocol it speaks
+	Resumed bool     // a native client that resumed its session
+	Conn    net.Conn // its connection: for addresses and credentials; do not read or write it
+}
+
+// Defaults of ServerConfig.
+const (
+	DefaultQueueBytes       = 8 << 20
+	DefaultSessionTTL       = 10 * time.Second
+	DefaultHandshakeTimeout = 10 * time.Second
+	DefaultDetectTimeout    = 50 * time.Millisecond
+)
+
+// ServerConfig configures a Server. The zero value is a valid configuration:
+// JSON codec, direct messaging (no hub), default limits, no hooks, silent.
+type ServerConfig struct {
+	// Codec encodes what the server sends and decodes what its handlers
+	// receive (Message.Decode). Default codec.JSON, the only one socket-ipc
+	// clients understand.
+	Codec codec.Codec
+
+	// Hub makes the server relay every message a client sends to the
+	// subscribers of its topic (and to every socket-ipc client), besides
+	// the server's own handlers; requests go to the server's handler for
+	// the topic when it has one, else to one subscriber. See
+	// docs/messaging.md.
+	Hub bool
+
+	// MaxFrame limits a received frame (native) or message (socket-ipc), in
+	// bytes. Default wire.DefaultMaxFrame (4 MiB).
+	MaxFrame int
+
+	// MaxConnections limits concurrent connections; beyond it a connection
+	// is closed at once. 0 means no limit.
+	MaxConnections int
+
+	// HandshakeTimeout bounds a native client's handshake (preface and
+	// HELLO). Default DefaultHandshakeTimeout; negative means none.
+	HandshakeTimeout time.Duration
+
+	// DetectTimeout is how long the server waits for a new connection's
+	// first byte to tell native from socket-ipc. A connection silent that
+	// long is a socket-ipc client (socket-ipc clients may only listen).
+	// Default DefaultDetectTimeout.
+	DetectTimeout time.Duration
+
+	// NativeOnly refuses socket-ipc clients: a connection that does not
+	// start with the native preface within HandshakeTimeout is closed with
+	// a DecodeError.
+	NativeOnly bool
+
+	// IdleTimeout, if positive, closes a connection from which nothing was
+	// read for that long.
+	IdleTimeout time.Duration
+
+	// QueueBytes bounds each client's outbound queue: bytes waiting to be
+	// written plus, for native clients, bytes written but not yet
+	// acknowledged. Default DefaultQueueBytes.
+	QueueBytes int
+
+	// SlowConsumer is what happens when a client's queue is full. Default
+	// Disconnect.
+	SlowConsumer Policy
+
+	// SessionTTL is how long a disconnected native client's session (its id,
+	// subscriptions and undelivered messages) is kept for it to resume.
+	// Default DefaultSessionTTL; negative means the session ends with its
+	// connection.
+	SessionTTL time.Duration
+
+	// Sessions, if set, holds the sessions instead of a store of the
+	// Server's own; it may outlive the Server (see SessionStore).
+	Sessions *SessionStore
+
+	// AckAfterDelivery, on a hub, acknowledges a published message to its
+	// publisher only once every native session it was routed to has
+	// acknowledged it (or has ended), instead of as soon as it is routed.
+	AckAfterDelivery bool
+
+	// Authorize, if set, is called for every connection with its peer's
+	// credentials; an error closes the connection. A connection without
+	// credentials (TCP) is refused when Authorize is set.
+	Authorize func(endpoint.Peer) error
+
+	// Hooks. Each is optional. OnConnect and OnDisconnect run on the
+	// connection's goroutine, in order for one client; OnError may be
+	// called from any goroutine.
+	OnListening  func(net.Addr)             // once per listening address
+	OnConnect    func(ClientInfo)           // a client connected (or resumed)
+	OnDisconnect func(id string, err error) // its connection ended; err nil on a clean close
+	OnError      func(error)                // an error nobody else can act on
+	OnClose      func()                     // the server closed
+	Logger       *slog.Logger               // nil: silent
+}
+
+var errBadConfig = errors.New("ipc: invalid config")
+
+func (c *ServerConfig) normalize() error {
+	if c.Codec == nil {
+		c.Codec = codec.JSON
+	}
+	if c.MaxFrame == 0 {
+		c.MaxFrame = wire.DefaultMaxFrame
+	}
+	if c.MaxFrame < 0 || c.MaxConnections < 0 || c.QueueBytes < 0 {
+		return errBadConfig
+	}
+	if c.HandshakeTimeout == 0 {
+		c.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if c.DetectTimeout <= 0 {
+		c.DetectTimeout = DefaultDetectTimeout
+	}
+	if c.QueueBytes == 0 {
+		c.QueueBytes = DefaultQueueBytes
+	}
+	if c.SessionTTL == 0 {
+		c.SessionTTL = DefaultSessionTTL
+	}
+	if c.SlowConsumer < Disconnect || c.SlowConsumer > Block {
+		return errBadConfig
+	}
+	return nil
+}

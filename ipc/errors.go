@@ -1,0 +1,196 @@
+package ipc
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/switchboard-ipc/switchboard/wire"
+)
+
+// Sentinel errors. Every error this package returns or reports matches one
+// of them (or a wire or context error) with errors.Is; the typed errors below
+// carry the details the matching socket-ipc errors carry.
+var (
+	// ErrEncode: a message could not be encoded by the codec. The concrete
+	// error is an *EncodeError.
+	ErrEncode = errors.New("ipc: cannot encode message")
+
+	// ErrDecode: bytes from the peer did not decode. The connection they
+	// came from is closed; nothing else is affected. The concrete error is a
+	// *DecodeError, which also unwraps to the wire error.
+	ErrDecode = errors.New("ipc: cannot decode")
+
+	// ErrSendAfterClose: a send on a Server or Client after Close. The
+	// concrete error is a *SendAfterCloseError.
+	ErrSendAfterClose = errors.New("ipc: send after close")
+
+	// ErrBadClient: Server.Send to a client id that is unknown or gone. The
+	// concrete error is a *BadClientError.
+	ErrBadClient = errors.New("ipc: unknown client")
+
+	// ErrNoServer: a Client send while not connected and without a queue
+	// (see WithQueue). The concrete error is a *NoServerError.
+	ErrNoServer = errors.New("ipc: no server connection")
+
+	// ErrNoResponders: a request whose topic no handler or subscriber
+	// answers.
+	ErrNoResponders = errors.New("ipc: no responders")
+
+	// ErrSlowConsumer: a connection's outbound queue overflowed
+	// (ServerConfig.QueueBytes) and the SlowConsumer policy disconnected or
+	// dropped for it.
+	ErrSlowConsumer = errors.New("ipc: slow consumer")
+
+	// ErrQueueFull: a Client's queue (WithQueue) stayed full until the
+	// context of a send was done.
+	ErrQueueFull = errors.New("ipc: queue full")
+
+	// ErrServerClosed: Serve, Listen or a hook after Close or Shutdown.
+	ErrServerClosed = errors.New("ipc: server closed")
+
+	// ErrClientClosed: a Client operation after Close.
+	ErrClientClosed = errors.New("ipc: client closed")
+
+	// ErrAlreadyListening: a second call to Listen or Serve on one Server,
+	// or a second Connect on one Client (socket-ipc's "listen once").
+	ErrAlreadyListening = errors.New("ipc: already listening")
+
+	// ErrConnectCalled: a second call to Client.Connect (socket-ipc's
+	// "connect once").
+	ErrConnectCalled = errors.New("ipc: connect already called")
+
+	// ErrUnsupported: an operation the chosen wire cannot carry, such as a
+	// request or a subscription over the socket-ipc wire.
+	ErrUnsupported = errors.New("ipc: not supported by the socket-ipc wire")
+
+	// ErrHandshakeTimeout: a native client did not complete its handshake
+	// within ServerConfig.HandshakeTimeout. It is reported inside a
+	// *DecodeError.
+	ErrHandshakeTimeout = errors.New("ipc: handshake timeout")
+
+	// ErrAlreadyResponded: Respond called twice for one request, or on a
+	// message that is not a request.
+	ErrAlreadyResponded = errors.New("ipc: already responded or not a request")
+
+	// ErrRemote: a responder answered a request with an error. The concrete
+	// error is a *RemoteError.
+	ErrRemote = errors.New("ipc: remote error")
+)
+
+// EncodeError reports a message the codec could not encode.
+type EncodeError struct {
+	Topic   string
+	Message any
+	Err     error // the codec's error
+}
+
+func (e *EncodeError) Error() string {
+	return fmt.Sprintf("ipc: cannot encode message for topic %q: %v", e.Topic, e.Err)
+}
+
+// Unwrap returns the codec's error.
+func (e *EncodeError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrEncode.
+func (e *EncodeError) Is(target error) bool { return target == ErrEncode }
+
+// DecodeError reports bytes from a peer that could not be decoded, or a peer
+// that broke the protocol. The connection is closed; nothing else is
+// affected.
+type DecodeError struct {
+	ClientID string // the server-side client id, "" on a Client or before the handshake
+	Err      error  // usually a *wire.DecodeError; errors.Is(err, wire.ErrFrameTooLarge) etc. work
+}
+
+func (e *DecodeError) Error() string {
+	if e.ClientID != "" {
+		return "ipc: cannot decode from client " + e.ClientID + ": " + e.Err.Error()
+	}
+	return "ipc: cannot decode: " + e.Err.Error()
+}
+
+// Unwrap returns the underlying error.
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrDecode.
+func (e *DecodeError) Is(target error) bool { return target == ErrDecode }
+
+// SendAfterCloseError reports a send after Close.
+type SendAfterCloseError struct {
+	Topic   string
+	Message any
+}
+
+func (e *SendAfterCloseError) Error() string {
+	return fmt.Sprintf("ipc: send after close (topic %q)", e.Topic)
+}
+
+// Is reports whether target is ErrSendAfterClose.
+func (e *SendAfterCloseError) Is(target error) bool { return target == ErrSendAfterClose }
+
+// BadClientError reports a Server.Send to a client id that is unknown or gone.
+type BadClientError struct {
+	ClientID string
+	Topic    string
+	Message  any
+}
+
+func (e *BadClientError) Error() string {
+	return fmt.Sprintf("ipc: unknown client %q (topic %q)", e.ClientID, e.Topic)
+}
+
+// Is reports whether target is ErrBadClient.
+func (e *BadClientError) Is(target error) bool { return target == ErrBadClient }
+
+// NoServerError reports a Client send without a connection and without a
+// queue to hold it.
+type NoServerError struct {
+	Topic   string
+	Message any
+}
+
+func (e *NoServerError) Error() string {
+	return fmt.Sprintf("ipc: no server connection (topic %q)", e.Topic)
+}
+
+// Is reports whether target is ErrNoServer.
+func (e *NoServerError) Is(target error) bool { return target == ErrNoServer }
+
+// ConnectError reports one failed connection attempt of a Client. It is
+// passed to the error hook (WithOnError) for every attempt; the Client keeps
+// retrying until Close.
+type ConnectError struct {
+	Addr    string
+	Attempt int // 1 for the first attempt of a connect or reconnect
+	Err     error
+}
+
+func (e *ConnectError) Error() string {
+	return fmt.Sprintf("ipc: connect to %s (attempt %d): %v", e.Addr, e.Attempt, e.Err)
+}
+
+// Unwrap returns the dial or handshake error.
+func (e *ConnectError) Unwrap() error { return e.Err }
+
+// RemoteError is the error text a responder replied with.
+type RemoteError struct {
+	Topic string
+	Text  string
+}
+
+func (e *RemoteError) Error() string { return "ipc: remote error on " + e.Topic + ": " + e.Text }
+
+// Is reports whether target is ErrRemote.
+func (e *RemoteError) Is(target error) bool { return target == ErrRemote }
+
+// decodeErr wraps a wire decoding error for a connection.
+func decodeErr(id string, err error) error {
+	return &DecodeError{ClientID: id, Err: err}
+}
+
+// isDecode reports whether err came from a decoder (as opposed to the
+// connection).
+func isDecode(err error) bool {
+	var de *wire.DecodeError
+	return errors.As(err, &de)
+}

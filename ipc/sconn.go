@@ -1,0 +1,275 @@
+package ipc
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/switchboard-ipc/switchboard/netserver"
+	"github.com/switchboard-ipc/switchboard/wire"
+)
+
+// sconn is one accepted connection. Its goroutine (the one netserver runs
+// the handler on) reads frames and calls handlers inline; its session's outq
+// has the one writer goroutine.
+type sconn struct {
+	srv   *Server
+	nc    *netserver.Conn
+	ir    idleReader
+	br    *bufio.Reader
+	sess  *session
+	info  ClientInfo
+	msg   Message
+	topic string // last topic, reused to avoid an allocation per message
+
+	relay  []byte // scratch for relayed frames
+	jrelay []byte // scratch for relayed socket-ipc frames
+	f      wire.Frame
+
+	needAck bool
+	done    chan struct{} // closed when the reader has finished
+
+	errMu sync.Mutex
+	err   error // the reason the connection ends, when known first
+}
+
+// idleReader renews a read deadline lazily when IdleTimeout is set.
+type idleReader struct {
+	c     net.Conn
+	idle  time.Duration
+	on    bool
+	renew time.Time
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	if r.on {
+		if now := time.Now(); now.Sub(r.renew) > r.idle/8 {
+			r.renew = now
+			r.c.SetReadDeadline(now.Add(r.idle))
+		}
+	}
+	return r.c.Read(p)
+}
+
+func (c *sconn) setErr(err error) {
+	c.errMu.Lock()
+	if c.err == nil {
+		c.err = err
+	}
+	c.errMu.Unlock()
+}
+
+func (c *sconn) getErr() error {
+	c.errMu.Lock()
+	defer c.errMu.Unlock()
+	return c.err
+}
+
+func (s *Server) serveConn(ctx context.Context, nc *netserver.Conn) {
+	c := &sconn{srv: s, nc: nc, done: make(chan struct{})}
+	defer close(c.done)
+	c.ir = idleReader{c: nc, idle: s.cfg.IdleTimeout}
+	c.br = bufio.NewReaderSize(&c.ir, 16)
+	c.msg.codec = s.cfg.Codec
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		nc.Close()
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+	}()
+
+	wait := s.cfg.DetectTimeout
+	if s.cfg.NativeOnly {
+		wait = s.cfg.HandshakeTimeout
+	}
+	if wait > 0 {
+		nc.SetReadDeadline(time.Now().Add(wait))
+	}
+	proto, err := wire.Detect(c.br)
+	if err != nil {
+		if isTimeout(err) && !s.cfg.NativeOnly {
+			proto, err = wire.SocketIPC, nil // a silent socket-ipc client
+		} else {
+			if isTimeout(err) {
+				err = ErrHandshakeTimeout
+			}
+			c.fail(err)
+			nc.Close()
+			return
+		}
+	}
+	nc.SetReadDeadline(time.Time{})
+	if proto == wire.SocketIPC && s.cfg.NativeOnly {
+		c.fail(&wire.DecodeError{Protocol: wire.SocketIPC, Err: wire.ErrUnknownProtocol, Reason: "socket-ipc clients refused"})
+		nc.Close()
+		return
+	}
+	if proto == wire.Native {
+		err = c.serveNative(ctx)
+	} else {
+		err = c.serveSocketIPC(ctx)
+	}
+	c.finish(err)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// fail reports an error of a connection before it has a session.
+func (c *sconn) fail(err error) {
+	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+		return
+	}
+	if isDecode(err) || errors.Is(err, ErrHandshakeTimeout) {
+		err = decodeErr("", err)
+	}
+	c.srv.reportErr(err)
+}
+
+// finish ends a connection that had a session.
+func (c *sconn) finish(err error) {
+	s := c.srv
+	if e := c.getErr(); e != nil {
+		err = e
+	}
+	if err != nil && (errors.Is(err, io.EOF) || errors.Is(err, errClean) || (errors.Is(err, net.ErrClosed) && !errors.Is(err, ErrSlowConsumer))) {
+		err = nil
+	}
+	if err != nil && isDecode(err) {
+		err = decodeErr(c.info.ID, err)
+	}
+	ss := c.sess
+	if ss == nil {
+		c.nc.Close()
+		c.fail(err)
+		return
+	}
+	ss.q.detach(c.nc)
+	c.nc.Close()
+	if ss.wire == SocketIPC {
+		s.mu.Lock()
+		delete(s.sock, ss.id)
+		s.refreshSockAllLocked()
+		s.mu.Unlock()
+		ss.q.close()
+	} else {
+		ss.mu.Lock()
+		mine := ss.conn == c
+		if mine {
+			ss.conn = nil
+			ss.detachedAt = time.Now()
+		}
+		ss.mu.Unlock()
+		if mine && s.cfg.SessionTTL < 0 {
+			s.endSession(ss)
+		}
+	}
+	if err != nil {
+		s.reportErr(err)
+	}
+	if s.cfg.OnDisconnect != nil {
+		s.cfg.OnDisconnect(ss.id, err)
+	}
+}
+
+// goAway asks the client to leave: it queues a GOAWAY (native), waits until
+// the queue is written or ctx is done, and closes the connection.
+func (c *sconn) goAway(ctx context.Context, code uint64, text string) {
+	ss := c.sess
+	if ss != nil {
+		q := ss.q
+		if ss.wire == Native {
+			q.appendFrame(&wire.Frame{Type: wire.TypeGoAway, ID: code, Payload: []byte(text)})
+		}
+		q.mu.Lock()
+		for q.conn != nil && q.sent < len(q.buf) {
+			if q.space == nil {
+				q.space = make(chan struct{})
+			}
+			ch := q.space
+			q.mu.Unlock()
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				q.mu.Lock()
+				goto out
+			}
+			q.mu.Lock()
+		}
+	out:
+		q.mu.Unlock()
+	}
+	c.nc.Close()
+}
+
+func (c *sconn) serveSocketIPC(ctx context.Context) error {
+	s := c.srv
+	ss := newSession(newUUID(), SocketIPC, s.cfg.QueueBytes)
+	ss.conn = c
+	c.sess = ss
+	c.info = ClientInfo{ID: ss.id, Wire: SocketIPC, Conn: c.nc}
+	ss.q.onWrite = func(err error) { c.setErr(err) }
+	s.mu.Lock()
+	s.sock[ss.id] = ss
+	s.refreshSockAllLocked()
+	s.mu.Unlock()
+	writer := ss.q.attach(c.nc, 0, nil)
+	defer func() { ss.q.detach(c.nc); <-writer }()
+	if s.cfg.OnConnect != nil {
+		s.cfg.OnConnect(c.info)
+	}
+	c.ir.on = s.cfg.IdleTimeout > 0
+	jr := wire.NewJSONReader(c.br, s.cfg.MaxFrame)
+	m := &c.msg
+	for {
+		topic, message, err := jr.ReadMessage()
+		if err != nil {
+			return err
+		}
+		topic = normTopic(topic)
+		if s.cfg.Hub {
+			c.publishSocket(ctx, topic, message)
+		}
+		*m = Message{Topic: topic, From: ss.id, Data: message, codec: s.cfg.Codec}
+		s.handlers.dispatch(m)
+	}
+}
+
+// publishSocket relays a socket-ipc client's message on a hub.
+func (c *sconn) publishSocket(ctx context.Context, topic string, message []byte) {
+	s := c.srv
+	targets := s.subs.match(topic)
+	socks := *s.sockAll.Load()
+	if len(targets) == 0 && len(socks) <= 1 {
+		return
+	}
+	f := &c.f
+	*f = wire.Frame{Type: wire.TypeMsg, Flags: wire.FlagOrigin, Topic: []byte(topic), Origin: c.sess.uuid, Payload: message}
+	if f.Validate(s.cfg.MaxFrame) != nil {
+		return
+	}
+	c.relay = wire.AppendFrame(c.relay[:0], f)
+	e := envelope{topic: topic, native: c.relay, payload: message, jsonOK: 1, scratch: &c.jrelay}
+	for _, t := range targets {
+		s.deliver(ctx, t, &e)
+	}
+	for _, t := range socks {
+		if t != c.sess {
+			s.deliver(ctx, t, &e)
+		}
+	}
+}

@@ -1,0 +1,626 @@
+package ipc
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-ipc/switchboard/endpoint"
+	"github.com/switchboard-ipc/switchboard/netserver"
+	"github.com/switchboard-ipc/switchboard/wire"
+)
+
+// A Server accepts clients of both wires on the same listeners, delivers
+// messages to them (Send, Broadcast, Publish), calls its handlers for what
+// they send, and in hub mode relays between them. Create it with NewServer.
+type Server struct {
+	cfg      ServerConfig
+	handlers *mux
+	subs     index[*session]
+	store    *SessionStore
+	ns       *netserver.Server
+
+	mu        sync.Mutex
+	sock      map[string]*session // socket-ipc clients
+	conns     map[*sconn]struct{}
+	listening bool
+	closed    bool
+	addrs     []net.Addr
+
+	sockAll atomic.Pointer[[]*session] // snapshot of sock for hub fan-out
+
+	pendMu  sync.Mutex
+	pending map[uint64]*pendingReq // requests forwarded by the hub
+	reqSeq  atomic.Uint64
+	rr      atomic.Uint64
+
+	ctx       context.Context // cancelled on Close/Shutdown
+	cancel    context.CancelFunc
+	done      chan struct{}
+	janitor   chan struct{} // closed when the janitor exits
+	closeOnce sync.Once
+}
+
+type pendingReq struct {
+	requester *session
+	reqID     uint64
+	at        time.Time
+}
+
+// REPLY error codes, in the Seq field of a REPLY with FlagError.
+const (
+	replyErrText      = 0 // the payload is an error text
+	replyNoResponders = 1 // nobody handles the topic
+)
+
+const requestTTL = 5 * time.Minute
+
+// NewServer returns a Server for cfg. It returns an error for an invalid
+// configuration (negative limits, unknown policy).
+func NewServer(cfg ServerConfig) (*Server, error) {
+	if err := cfg.normalize(); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:      cfg,
+		handlers: newMux(),
+		store:    cfg.Sessions,
+		sock:     make(map[string]*session),
+		conns:    make(map[*sconn]struct{}),
+		pending:  make(map[uint64]*pendingReq),
+		done:     make(chan struct{}),
+		janitor:  make(chan struct{}),
+	}
+	if s.store == nil {
+		s.store = NewSessionStore()
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.sockAll.Store(&[]*session{})
+	// Sessions carried over from an earlier server: route to them again.
+	s.store.mu.Lock()
+	now := time.Now()
+	for _, ss := range s.store.m {
+		ss.mu.Lock()
+		ss.conn = nil
+		if ss.detachedAt.IsZero() {
+			ss.detachedAt = now
+		}
+		for id, p := range ss.subs {
+			s.subs.add(p, ss, id)
+		}
+		ss.mu.Unlock()
+	}
+	s.store.mu.Unlock()
+	s.ns = &netserver.Server{
+		Handler:        netserver.HandlerFunc(s.serveConn),
+		MaxConnections: cfg.MaxConnections,
+		Logger:         cfg.Logger,
+	}
+	if cfg.Authorize != nil {
+		s.ns.Authorize = func(c *netserver.Conn) error {
+			p, err := endpoint.PeerOf(c.NetConn())
+			if err != nil {
+				return err
+			}
+			return cfg.Authorize(p)
+		}
+	}
+	go s.runJanitor()
+	return s, nil
+}
+
+// Handle registers h for messages and requests sent to the server whose
+// topic matches pattern (see ValidPattern; ">" matches every topic). Every
+// matching handler is called, in registration order. It panics on an
+// invalid pattern, like http.ServeMux.
+func (s *Server) Handle(pattern string, h HandlerFunc) {
+	if !ValidPattern(pattern) {
+		panic("ipc: Handle: invalid pattern " + pattern)
+	}
+	s.handlers.add(pattern, h)
+}
+
+// Listen listens on each address (endpoint syntax; none means
+// endpoint.DefaultAddr()) and serves them in the background. It returns once
+// every address listens, or the first error (closing what it opened). Listen
+// may be called once per Server; a second call returns ErrAlreadyListening.
+func (s *Server) Listen(ctx context.Context, addrs ...string) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	if s.listening {
+		s.mu.Unlock()
+		return ErrAlreadyListening
+	}
+	s.listening = true
+	s.mu.Unlock()
+	if len(addrs) == 0 {
+		addrs = []string{endpoint.DefaultAddr()}
+	}
+	var ls []net.Listener
+	for _, a := range addrs {
+		l, err := endpoint.Listen(ctx, a)
+		if err != nil {
+			for _, l := range ls {
+				l.Close()
+			}
+			return fmt.Errorf("ipc: listen %s: %w", a, err)
+		}
+		ls = append(ls, l)
+	}
+	for _, l := range ls {
+		go func() {
+			if err := s.Serve(l); err != nil && !errors.Is(err, ErrServerClosed) {
+				s.reportErr(err)
+			}
+		}()
+	}
+	return nil
+}
+
+// Serve accepts connections on l until Close or Shutdown; it always returns
+// a non-nil error, ErrServerClosed after Close or Shutdown. Serve may be
+// called for several listeners.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		l.Close()
+		return ErrServerClosed
+	}
+	s.listening = true
+	s.addrs = append(s.addrs, l.Addr())
+	s.mu.Unlock()
+	if s.cfg.OnListening != nil {
+		s.cfg.OnListening(l.Addr())
+	}
+	err := s.ns.Serve(l)
+	if errors.Is(err, netserver.ErrServerClosed) {
+		return ErrServerClosed
+	}
+	return err
+}
+
+// Addrs returns the addresses the server listens on.
+func (s *Server) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]net.Addr(nil), s.addrs...)
+}
+
+// Clients returns the connected clients.
+func (s *Server) Clients() []ClientInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]ClientInfo, 0, len(s.conns))
+	for c := range s.conns {
+		if c.sess != nil {
+			out = append(out, c.info)
+		}
+	}
+	return out
+}
+
+// Send sends msg on topic to one client. The client must be connected or
+// hold a session (a native client between reconnects: the message waits in
+// its session). It returns a *BadClientError for an unknown or gone client,
+// an *EncodeError, a *SendAfterCloseError after Close, or an error matching
+// ErrSlowConsumer when the client's queue is full and the policy is not
+// Block.
+func (s *Server) Send(clientID, topic string, msg any) error {
+	topic = normTopic(topic)
+	if s.isClosed() {
+		return &SendAfterCloseError{Topic: topic, Message: msg}
+	}
+	ss := s.lookup(clientID)
+	if ss == nil {
+		return &BadClientError{ClientID: clientID, Topic: topic, Message: msg}
+	}
+	e, err := s.envelope(topic, msg)
+	if err != nil {
+		return err
+	}
+	if !s.deliver(s.ctx, ss, e) {
+		return fmt.Errorf("%w: client %s", ErrSlowConsumer, ss.id)
+	}
+	return nil
+}
+
+// Broadcast sends msg on topic to every client, connected or holding a
+// session. With no clients it does nothing and returns nil.
+func (s *Server) Broadcast(topic string, msg any) error {
+	topic = normTopic(topic)
+	if s.isClosed() {
+		return &SendAfterCloseError{Topic: topic, Message: msg}
+	}
+	e, err := s.envelope(topic, msg)
+	if err != nil {
+		return err
+	}
+	for _, ss := range *s.sockAll.Load() {
+		s.deliver(s.ctx, ss, e)
+	}
+	s.store.mu.Lock()
+	all := make([]*session, 0, len(s.store.m))
+	for _, ss := range s.store.m {
+		all = append(all, ss)
+	}
+	s.store.mu.Unlock()
+	for _, ss := range all {
+		s.deliver(s.ctx, ss, e)
+	}
+	return nil
+}
+
+// Publish sends msg on topic to the native clients subscribed to a matching
+// pattern and to every socket-ipc client (which cannot subscribe). With no
+// receivers it does nothing and returns nil.
+func (s *Server) Publish(topic string, msg any) error {
+	topic = normTopic(topic)
+	if s.isClosed() {
+		return &SendAfterCloseError{Topic: topic, Message: msg}
+	}
+	e, err := s.envelope(topic, msg)
+	if err != nil {
+		return err
+	}
+	for _, ss := range s.subs.match(topic) {
+		s.deliver(s.ctx, ss, e)
+	}
+	for _, ss := range *s.sockAll.Load() {
+		s.deliver(s.ctx, ss, e)
+	}
+	return nil
+}
+
+// AdoptSession creates a native session for client id (a UUID) with
+// subscriptions to patterns, before that client connects: messages routed to
+// it wait in the session (for SessionTTL) until the client connects with
+// that id. An existing session of id gets the patterns added.
+func (s *Server) AdoptSession(id string, patterns []string) error {
+	if _, ok := parseUUID(id); !ok {
+		return fmt.Errorf("ipc: AdoptSession: %q is not a UUID", id)
+	}
+	for _, p := range patterns {
+		if !ValidPattern(p) {
+			return fmt.Errorf("%w: %q", ErrBadPattern, p)
+		}
+	}
+	if s.isClosed() {
+		return ErrServerClosed
+	}
+	s.store.mu.Lock()
+	ss := s.store.m[id]
+	if ss == nil {
+		ss = newSession(id, Native, s.cfg.QueueBytes)
+		ss.detachedAt = time.Now()
+		s.store.m[id] = ss
+	}
+	s.store.mu.Unlock()
+	ss.mu.Lock()
+	for i, p := range patterns {
+		sid := adoptedSubBase + uint64(i)
+		if old, ok := ss.subs[sid]; ok {
+			s.subs.remove(old, ss, sid)
+		}
+		ss.subs[sid] = p
+		s.subs.add(p, ss, sid)
+	}
+	ss.mu.Unlock()
+	return nil
+}
+
+// adoptedSubBase numbers the subscriptions made by AdoptSession, apart from
+// those of the client.
+const adoptedSubBase = 1 << 62
+
+// Close closes the listeners and every connection now, and stops the
+// server. Native sessions stay in a SessionStore given in the config. Close
+// is safe to call more than once; later sends return SendAfterCloseError.
+func (s *Server) Close() error {
+	s.begin()
+	err := s.ns.Close()
+	if errors.Is(err, netserver.ErrServerClosed) {
+		err = nil
+	}
+	s.finish()
+	return err
+}
+
+// Shutdown stops accepting, tells every native client to go away (GOAWAY,
+// after what is queued for it), ends every connection once its queue is
+// written, and waits for the connections to end or ctx to be done; then it
+// closes what is left and returns ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.begin()
+	s.mu.Lock()
+	conns := make([]*sconn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Go(func() { c.goAway(ctx, wire.GoAwayServerShutdown, "server shutting down") })
+	}
+	wg.Wait()
+	err := s.ns.Shutdown(ctx)
+	if err != nil {
+		s.ns.Close()
+	}
+	if errors.Is(err, netserver.ErrServerClosed) {
+		err = nil
+	}
+	s.finish()
+	return err
+}
+
+func (s *Server) begin() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+}
+
+func (s *Server) finish() {
+	s.closeOnce.Do(func() {
+		s.cancel()
+		close(s.done)
+		<-s.janitor
+		s.mu.Lock()
+		socks := make([]*session, 0, len(s.sock))
+		for _, ss := range s.sock {
+			socks = append(socks, ss)
+		}
+		s.mu.Unlock()
+		for _, ss := range socks {
+			ss.q.close()
+		}
+		if s.cfg.OnClose != nil {
+			s.cfg.OnClose()
+		}
+	})
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+func (s *Server) reportErr(err error) {
+	if s.cfg.OnError != nil {
+		s.cfg.OnError(err)
+	}
+	if s.cfg.Logger != nil {
+		s.cfg.Logger.Debug("ipc server", "err", err)
+	}
+}
+
+func (s *Server) lookup(id string) *session {
+	s.mu.Lock()
+	ss := s.sock[id]
+	s.mu.Unlock()
+	if ss != nil {
+		return ss
+	}
+	s.store.mu.Lock()
+	ss = s.store.m[id]
+	s.store.mu.Unlock()
+	if ss != nil {
+		ss.mu.Lock()
+		dead := ss.dead
+		ss.mu.Unlock()
+		if dead {
+			return nil
+		}
+	}
+	return ss
+}
+
+func normTopic(t string) string {
+	if t == "" {
+		return "none"
+	}
+	return t
+}
+
+// envelope is one message encoded once for every receiver: a native MSG
+// frame whose sequence number is patched per receiver, and the socket-ipc
+// frame, built when the first socket-ipc receiver needs it.
+type envelope struct {
+	topic   string
+	native  []byte
+	payload []byte
+	json    []byte
+	jsonOK  int8 // 0 unknown, 1 payload is JSON, -1 not
+	scratch *[]byte
+	pub     *session // AckAfterDelivery: the publisher to acknowledge
+	pseq    uint64   // and its sequence number
+}
+
+func (s *Server) envelope(topic string, msg any) (*envelope, error) {
+	b, err := s.cfg.Codec.Marshal(msg)
+	if err != nil {
+		return nil, &EncodeError{Topic: topic, Message: msg, Err: err}
+	}
+	f := wire.Frame{Type: wire.TypeMsg, Topic: []byte(topic), Payload: b}
+	if err := f.Validate(0); err != nil {
+		return nil, &EncodeError{Topic: topic, Message: msg, Err: err}
+	}
+	e := &envelope{topic: topic, payload: b, native: wire.AppendFrame(nil, &f)}
+	if s.cfg.Codec.Name() != "json" {
+		e.jsonOK = -1
+	}
+	return e, nil
+}
+
+func (e *envelope) socketFrame() []byte {
+	if e.jsonOK == 0 {
+		e.jsonOK = -1
+		if json.Valid(e.payload) {
+			e.jsonOK = 1
+		}
+	}
+	if e.jsonOK < 0 {
+		return nil
+	}
+	if e.json == nil {
+		if e.scratch != nil {
+			*e.scratch = wire.AppendJSONFrame((*e.scratch)[:0], e.topic, e.payload)
+			e.json = *e.scratch
+		} else {
+			e.json = wire.AppendJSONFrame(nil, e.topic, e.payload)
+		}
+	}
+	return e.json
+}
+
+// deliver queues e for ss under the slow-consumer policy and reports whether
+// it was queued. ctx bounds a Block wait.
+func (s *Server) deliver(ctx context.Context, ss *session, e *envelope) bool {
+	b := e.native
+	if ss.wire == SocketIPC {
+		if b = e.socketFrame(); b == nil {
+			return true // not representable for socket-ipc: not for it
+		}
+	}
+	q := ss.q
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return false
+	}
+	if !q.roomLocked(len(b), false) {
+		policy := s.cfg.SlowConsumer
+		if q.conn == nil {
+			policy = Drop
+		}
+		switch policy {
+		case Block:
+			if err := q.waitRoomLocked(ctx, len(b), false); err != nil {
+				q.mu.Unlock()
+				return false
+			}
+		case Drop:
+			q.mu.Unlock()
+			s.reportErr(fmt.Errorf("%w: message on %q dropped for client %s", ErrSlowConsumer, e.topic, ss.id))
+			return false
+		default:
+			c := q.conn
+			q.mu.Unlock()
+			s.slowConsumer(ss, c)
+			return false
+		}
+	}
+	start := len(q.buf)
+	q.buf = append(q.buf, b...)
+	if ss.wire == Native {
+		ss.deliverSeq++
+		binary.BigEndian.PutUint64(q.buf[start+offSeq:], ss.deliverSeq)
+		q.nmsg++
+		if e.pub != nil {
+			ss.track.delivered(ss.deliverSeq, e.pub, e.pseq)
+		}
+	}
+	q.kickLocked()
+	q.mu.Unlock()
+	return true
+}
+
+// slowConsumer ends the session of a client whose queue overflowed.
+func (s *Server) slowConsumer(ss *session, c net.Conn) {
+	err := fmt.Errorf("%w: client %s", ErrSlowConsumer, ss.id)
+	ss.mu.Lock()
+	sc := ss.conn
+	ss.mu.Unlock()
+	if sc != nil {
+		sc.setErr(err)
+	}
+	s.endSession(ss)
+	if c != nil {
+		c.Close()
+	}
+	s.reportErr(err)
+}
+
+// endSession removes a session for good.
+func (s *Server) endSession(ss *session) {
+	ss.mu.Lock()
+	if ss.dead {
+		ss.mu.Unlock()
+		return
+	}
+	ss.dead = true
+	subs := ss.subs
+	ss.subs = map[uint64]string{}
+	ss.mu.Unlock()
+	for id, p := range subs {
+		s.subs.remove(p, ss, id)
+	}
+	if ss.wire == Native {
+		s.store.mu.Lock()
+		if s.store.m[ss.id] == ss {
+			delete(s.store.m, ss.id)
+		}
+		s.store.mu.Unlock()
+		ss.track.ended(s)
+	}
+	ss.q.close()
+}
+
+func (s *Server) runJanitor() {
+	defer close(s.janitor)
+	tick := min(max(s.cfg.SessionTTL/4, 10*time.Millisecond), time.Second)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case now := <-t.C:
+			s.sweep(now)
+		}
+	}
+}
+
+// sweep ends expired sessions and forgets stale hub requests.
+func (s *Server) sweep(now time.Time) {
+	var expired []*session
+	s.store.mu.Lock()
+	for _, ss := range s.store.m {
+		ss.mu.Lock()
+		if ss.conn == nil && !ss.detachedAt.IsZero() && now.Sub(ss.detachedAt) >= s.cfg.SessionTTL {
+			expired = append(expired, ss)
+		}
+		ss.mu.Unlock()
+	}
+	s.store.mu.Unlock()
+	for _, ss := range expired {
+		s.endSession(ss)
+	}
+	s.pendMu.Lock()
+	for id, p := range s.pending {
+		if now.Sub(p.at) > requestTTL {
+			delete(s.pending, id)
+		}
+	}
+	s.pendMu.Unlock()
+}
+
+// refreshSockAllLocked rebuilds the snapshot of socket-ipc clients.
+// s.mu must be held.
+func (s *Server) refreshSockAllLocked() {
+	all := make([]*session, 0, len(s.sock))
+	for _, ss := range s.sock {
+		all = append(all, ss)
+	}
+	s.sockAll.Store(&all)
+}

@@ -1,0 +1,66 @@
+package ipc
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// A SessionStore holds the sessions of native clients: for each client id,
+// its subscriptions, the last sequence number received from it (for
+// de-duplication), and the messages delivered to it but not yet
+// acknowledged. A Server creates its own store unless ServerConfig.Sessions
+// gives one; a store given to several Servers one after the other (never at
+// the same time) carries sessions across in-process restarts, so clients that
+// reconnect resume where they were: nothing they sent is processed twice and
+// nothing sent to them is lost. The zero value is not usable: call
+// NewSessionStore.
+type SessionStore struct {
+	mu sync.Mutex
+	m  map[string]*session
+}
+
+// NewSessionStore returns an empty store.
+func NewSessionStore() *SessionStore {
+	return &SessionStore{m: make(map[string]*session)}
+}
+
+// Len returns the number of sessions in the store, connected or not.
+func (st *SessionStore) Len() int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return len(st.m)
+}
+
+// session is one client's state. For a socket-ipc client it lives as long as
+// its connection; for a native client it outlives disconnections by
+// ServerConfig.SessionTTL.
+type session struct {
+	id   string
+	uuid [16]byte
+	wire Wire
+	q    *outq // deliveries; q.mu also guards deliverSeq
+
+	deliverSeq uint64 // last delivery sequence number; q.mu held
+
+	// lastRecv is the highest sequence number of the client processed. It
+	// is read and written only by the reader of the attached connection
+	// (and by the handshake, before that reader starts).
+	lastRecv atomic.Uint64
+
+	mu         sync.Mutex // guards the fields below
+	subs       map[uint64]string
+	conn       *sconn
+	detachedAt time.Time
+	dead       bool
+	codecName  string
+
+	track ackTracker // AckAfterDelivery state
+}
+
+func newSession(id string, w Wire, limit int) *session {
+	s := &session{id: id, wire: w, subs: make(map[uint64]string)}
+	s.uuid, _ = parseUUID(id)
+	s.q = newOutq(w == Native, limit)
+	return s
+}

@@ -1,0 +1,320 @@
+package ipc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/switchboard-ipc/switchboard/wire"
+)
+
+// errProtocol reports frames that break the native protocol's order.
+var errProtocol = errors.New("ipc: protocol violation")
+
+func (c *sconn) serveNative(ctx context.Context) error {
+	s := c.srv
+	if s.cfg.HandshakeTimeout > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	}
+	if err := wire.ReadPreface(c.br); err != nil {
+		if errors.Is(err, wire.ErrUnsupportedVersion) {
+			var b []byte
+			b = append(b, wire.Preface[:]...)
+			b = wire.AppendFrame(b, &wire.Frame{Type: wire.TypeGoAway, ID: wire.GoAwayUnsupportedVersion, Payload: []byte(err.Error())})
+			c.nc.Write(b)
+		}
+		return c.handshakeErr(err)
+	}
+	if _, err := c.nc.Write(wire.Preface[:]); err != nil {
+		return err
+	}
+	rd := wire.NewReader(c.br, s.cfg.MaxFrame)
+	f := &c.f
+	if err := rd.ReadFrame(f); err != nil {
+		return c.handshakeErr(err)
+	}
+	if f.Type != wire.TypeHello {
+		return c.handshakeErr(&wire.DecodeError{Protocol: wire.Native, Err: wire.ErrMalformed, Reason: "first frame " + f.Type.String() + ", want HELLO"})
+	}
+	var hello wire.Hello
+	if err := wire.UnmarshalHello(f.Payload, &hello); err != nil {
+		return c.handshakeErr(err)
+	}
+	ss, resumed, err := c.openSession(&hello)
+	if err != nil {
+		return err
+	}
+	c.sess = ss
+	c.info = ClientInfo{ID: ss.id, Wire: Native, Resumed: resumed, Conn: c.nc}
+	welcome, _ := wire.MarshalWelcome(&wire.Welcome{ID: ss.id, Resumed: resumed, Acked: ss.lastRecv.Load(), MaxFrame: s.cfg.MaxFrame})
+	if _, err := c.nc.Write(wire.AppendFrame(nil, &wire.Frame{Type: wire.TypeWelcome, Payload: welcome})); err != nil {
+		return err
+	}
+	c.nc.SetReadDeadline(time.Time{})
+	c.ir.on = s.cfg.IdleTimeout > 0
+	ss.q.mu.Lock()
+	ss.q.onWrite = func(err error) { c.setErr(err) }
+	ss.q.mu.Unlock()
+	writer := ss.q.attach(c.nc, 0, nil)
+	defer func() { ss.q.detach(c.nc); <-writer }()
+	if s.cfg.OnConnect != nil {
+		s.cfg.OnConnect(c.info)
+	}
+	for {
+		if err := rd.ReadFrame(f); err != nil {
+			return err
+		}
+		if err := c.frame(ctx, f); err != nil {
+			return err
+		}
+		if rd.Buffered() == 0 && c.br.Buffered() == 0 && c.needAck {
+			c.needAck = false
+			if s.cfg.AckAfterDelivery && s.cfg.Hub {
+				ss.sendAck()
+			} else {
+				ss.q.appendFrame(&wire.Frame{Type: wire.TypeAck, Seq: ss.lastRecv.Load()})
+			}
+		}
+	}
+}
+
+func (c *sconn) handshakeErr(err error) error {
+	if isTimeout(err) {
+		return &DecodeError{Err: ErrHandshakeTimeout}
+	}
+	return err
+}
+
+// openSession finds or creates the session a HELLO asks for, and makes c its
+// connection (taking it over from an older connection of the same client).
+func (c *sconn) openSession(h *wire.Hello) (*session, bool, error) {
+	s := c.srv
+	st := s.store
+	st.mu.Lock()
+	var ss *session
+	resumed := false
+	if h.ID != "" {
+		if old := st.m[h.ID]; old != nil {
+			old.mu.Lock()
+			alive := !old.dead
+			old.mu.Unlock()
+			if alive && h.Resume {
+				ss, resumed = old, true
+			}
+		} else if _, ok := parseUUID(h.ID); ok {
+			ss = newSession(h.ID, Native, s.cfg.QueueBytes)
+			st.m[h.ID] = ss
+		}
+	}
+	if ss == nil {
+		id := newUUID()
+		for st.m[id] != nil {
+			id = newUUID()
+		}
+		ss = newSession(id, Native, s.cfg.QueueBytes)
+		st.m[id] = ss
+	}
+	st.mu.Unlock()
+	ss.mu.Lock()
+	old := ss.conn
+	ss.conn = c
+	ss.detachedAt = time.Time{}
+	ss.codecName = h.Codec
+	ss.mu.Unlock()
+	if old != nil {
+		// The client reconnected before its old connection was seen to
+		// end: end it, and wait for its reader so that the session's
+		// sequence numbers have one reader at a time.
+		old.setErr(fmt.Errorf("ipc: client %s reconnected", ss.id))
+		old.nc.Close()
+		<-old.done
+		ss.mu.Lock()
+		ss.conn = c
+		ss.detachedAt = time.Time{}
+		ss.mu.Unlock()
+	}
+	return ss, resumed, nil
+}
+
+// frame handles one frame after the handshake.
+func (c *sconn) frame(ctx context.Context, f *wire.Frame) error {
+	s := c.srv
+	ss := c.sess
+	switch f.Type {
+	case wire.TypeMsg:
+		if f.Seq != 0 {
+			c.needAck = true
+			if f.Seq <= ss.lastRecv.Load() {
+				return nil // a resent duplicate
+			}
+		}
+		topic := c.internTopic(f.Topic)
+		hub := s.cfg.Hub
+		if hub {
+			c.publish(ctx, topic, f)
+		}
+		m := &c.msg
+		*m = Message{Topic: topic, From: ss.id, Seq: f.Seq, Data: f.Payload, codec: s.cfg.Codec}
+		s.handlers.dispatch(m)
+		if f.Seq != 0 {
+			ss.lastRecv.Store(f.Seq)
+		}
+	case wire.TypeReq:
+		c.request(ctx, f)
+	case wire.TypeReply:
+		s.pendMu.Lock()
+		p := s.pending[f.ID]
+		delete(s.pending, f.ID)
+		s.pendMu.Unlock()
+		if p != nil {
+			p.requester.q.appendFrame(&wire.Frame{Type: wire.TypeReply, Flags: f.Flags & wire.FlagError, Seq: f.Seq, ID: p.reqID, Payload: f.Payload})
+		}
+	case wire.TypeSub:
+		p := string(f.Topic)
+		if !ValidPattern(p) {
+			ss.q.appendFrame(&wire.Frame{Type: wire.TypeSubAck, Flags: wire.FlagError, ID: f.ID, Payload: []byte(ErrBadPattern.Error())})
+			return nil
+		}
+		ss.mu.Lock()
+		old, had := ss.subs[f.ID]
+		ss.subs[f.ID] = p
+		ss.mu.Unlock()
+		if had {
+			s.subs.remove(old, ss, f.ID)
+		}
+		s.subs.add(p, ss, f.ID)
+		ss.q.appendFrame(&wire.Frame{Type: wire.TypeSubAck, ID: f.ID})
+	case wire.TypeUnsub:
+		ss.mu.Lock()
+		p, had := ss.subs[f.ID]
+		delete(ss.subs, f.ID)
+		ss.mu.Unlock()
+		if had {
+			s.subs.remove(p, ss, f.ID)
+		}
+	case wire.TypeAck:
+		q := ss.q
+		q.mu.Lock()
+		q.ackLocked(f.Seq)
+		q.mu.Unlock()
+		if s.cfg.AckAfterDelivery {
+			ss.track.acked(f.Seq)
+		}
+	case wire.TypePing:
+		ss.q.appendFrame(&wire.Frame{Type: wire.TypePong, ID: f.ID})
+	case wire.TypeGoAway:
+		return errGoAway
+	case wire.TypeHello:
+		return &wire.DecodeError{Protocol: wire.Native, Err: wire.ErrMalformed, Reason: "second HELLO"}
+	}
+	// Unknown types and stray PONG/WELCOME/SUBACK are ignored.
+	return nil
+}
+
+// errGoAway ends a connection the client said goodbye on.
+var errGoAway = fmt.Errorf("ipc: client went away: %w", errClean)
+
+var errClean = errors.New("clean close")
+
+func (c *sconn) internTopic(b []byte) string {
+	if len(b) == 0 {
+		return "none"
+	}
+	if string(b) != c.topic {
+		c.topic = string(b)
+	}
+	return c.topic
+}
+
+// publish relays a native client's message on a hub: one frame, encoded
+// once, copied to every receiver with its own delivery sequence number.
+func (c *sconn) publish(ctx context.Context, topic string, f *wire.Frame) {
+	s := c.srv
+	ss := c.sess
+	targets := s.subs.match(topic)
+	socks := *s.sockAll.Load()
+	track := s.cfg.AckAfterDelivery && f.Seq != 0
+	if track {
+		ss.track.begin(f.Seq)
+		defer ss.track.done(f.Seq)
+	}
+	if len(targets) == 0 && len(socks) == 0 {
+		return
+	}
+	rf := wire.Frame{Type: wire.TypeMsg, Flags: wire.FlagOrigin, ID: f.Seq, Topic: f.Topic, Origin: ss.uuid, Payload: f.Payload}
+	if len(rf.Topic) == 0 {
+		rf.Topic = []byte("none")
+	}
+	c.relay = wire.AppendFrame(c.relay[:0], &rf)
+	e := envelope{topic: topic, native: c.relay, payload: f.Payload, scratch: &c.jrelay}
+	if ss.codecName != "json" {
+		e.jsonOK = -1
+	}
+	if track {
+		e.pub, e.pseq = ss, f.Seq
+	}
+	for _, t := range targets {
+		if t != ss {
+			s.deliver(ctx, t, &e)
+		}
+	}
+	if len(socks) > 0 {
+		e.pub = nil
+		for _, t := range socks {
+			s.deliver(ctx, t, &e)
+		}
+	}
+}
+
+// request answers or forwards a native client's request.
+func (c *sconn) request(ctx context.Context, f *wire.Frame) {
+	s := c.srv
+	ss := c.sess
+	topic := c.internTopic(f.Topic)
+	if s.handlers.has(topic) {
+		m := &c.msg
+		*m = Message{Topic: topic, From: ss.id, Seq: f.Seq, Data: f.Payload, codec: s.cfg.Codec, resp: ss, reqID: f.ID}
+		s.handlers.dispatch(m)
+		return
+	}
+	if s.cfg.Hub {
+		var live []*session
+		for _, t := range s.subs.match(topic) {
+			t.mu.Lock()
+			ok := t != ss && t.conn != nil && t.wire == Native
+			t.mu.Unlock()
+			if ok {
+				live = append(live, t)
+			}
+		}
+		if len(live) > 0 {
+			t := live[int(s.rr.Add(1)%uint64(len(live)))]
+			id := s.reqSeq.Add(1)
+			s.pendMu.Lock()
+			s.pending[id] = &pendingReq{requester: ss, reqID: f.ID, at: time.Now()}
+			s.pendMu.Unlock()
+			t.q.appendFrame(&wire.Frame{Type: wire.TypeReq, Flags: wire.FlagOrigin, ID: id, Topic: f.Topic, Origin: ss.uuid, Payload: f.Payload})
+			return
+		}
+	}
+	ss.q.appendFrame(&wire.Frame{Type: wire.TypeReply, Flags: wire.FlagError, Seq: replyNoResponders, ID: f.ID})
+}
+
+// reply implements responder for requests a session's client sent to the
+// server's handlers.
+func (ss *session) reply(id uint64, payload []byte, errText string) error {
+	f := wire.Frame{Type: wire.TypeReply, ID: id, Payload: payload}
+	if errText != "" {
+		f.Flags = wire.FlagError
+		f.Payload = []byte(errText)
+	}
+	ss.q.mu.Lock()
+	closed := ss.q.closed
+	ss.q.mu.Unlock()
+	if closed {
+		return nil
+	}
+	ss.q.appendFrame(&f)
+	return nil
+}
