@@ -53,10 +53,7 @@ func (c *Channel) join() (net.Conn, error) {
 	if err == nil || !noHost(err) {
 		return conn, err
 	}
-	if err := ensureDir(dirOf(c.path)); err != nil {
-		return nil, err
-	}
-	ln, err := bindHost(c.path)
+	ln, err := bindHost(ctx, c.path)
 	if errors.Is(err, errHostAlive) {
 		return dialHost(ctx, c.path)
 	}
@@ -90,14 +87,6 @@ func (c *Channel) join() (net.Conn, error) {
 		c.disp.do(fn)
 	}
 	return dialHost(ctx, c.path)
-}
-
-func dirOf(path string) string {
-	i := strings.LastIndexByte(path, '/')
-	if i <= 0 {
-		return "/"
-	}
-	return path[:i]
 }
 
 // serve runs the member protocol on conn until the connection is lost or

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+
+	"github.com/switchboard-ipc/switchboard/endpoint"
 )
 
 // Errors returned by this package. Test for them with errors.Is.
@@ -105,24 +107,19 @@ func DefaultName() string {
 	return "default"
 }
 
-// RuntimeDir returns the directory where channel sockets live by default:
-// $XDG_RUNTIME_DIR when set, else a per-user directory "switchboard-UID" in
-// os.TempDir(), created with mode 0700.
-func RuntimeDir() string {
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		return d
-	}
-	return filepath.Join(os.TempDir(), "switchboard-"+strconv.Itoa(os.Getuid()))
-}
-
 // SocketPath returns the socket path of the channel name in dir ("" means
-// RuntimeDir()): dir/switchboard-ch-NAME.sock.
+// endpoint.RuntimeDir(), the per-user runtime directory):
+// dir/switchboard-ch-NAME.sock.
 func SocketPath(dir, name string) (string, error) {
 	if err := ValidateName(name); err != nil {
 		return "", err
 	}
 	if dir == "" {
-		dir = RuntimeDir()
+		d, err := endpoint.RuntimeDir()
+		if err != nil {
+			return "", err
+		}
+		dir = d
 	}
 	p := filepath.Join(dir, "switchboard-ch-"+name+".sock")
 	if limit := sunPathLimit(); len(p) >= limit {
