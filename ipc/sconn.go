@@ -220,10 +220,10 @@ func (c *sconn) serveSocketIPC(ctx context.Context) error {
 	s := c.srv
 	ss := newSession(newUUID(), SocketIPC, s.cfg.QueueBytes)
 	ss.conn = c
-	c.sess = ss
-	c.info = ClientInfo{ID: ss.id, Wire: SocketIPC, Conn: c.nc}
 	ss.q.onWrite = func(err error) { c.setErr(err) }
 	s.mu.Lock()
+	c.sess = ss
+	c.info = ClientInfo{ID: ss.id, Wire: SocketIPC, Conn: c.nc}
 	s.sock[ss.id] = ss
 	s.refreshSockAllLocked()
 	s.mu.Unlock()

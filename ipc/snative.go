@@ -45,8 +45,10 @@ func (c *sconn) serveNative(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.mu.Lock()
 	c.sess = ss
 	c.info = ClientInfo{ID: ss.id, Wire: Native, Resumed: resumed, Conn: c.nc}
+	s.mu.Unlock()
 	welcome, _ := wire.MarshalWelcome(&wire.Welcome{ID: ss.id, Resumed: resumed, Acked: ss.lastRecv.Load(), MaxFrame: s.cfg.MaxFrame})
 	if _, err := c.nc.Write(wire.AppendFrame(nil, &wire.Frame{Type: wire.TypeWelcome, Payload: welcome})); err != nil {
 		return err
