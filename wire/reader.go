@@ -29,10 +29,11 @@ type Reader struct {
 }
 
 // NewReader returns a Reader of native frames from r whose length field may
-// be at most maxFrame (<= 0 means DefaultMaxFrame). The preface is not read:
-// see ReadPreface.
+// be at most maxFrame (<= 0 means DefaultMaxFrame; a positive value below
+// MinFrameLen is raised to it). The preface is not read: see ReadPreface.
+// After Detect, pass the same bufio.Reader, which holds the peeked bytes.
 func NewReader(r io.Reader, maxFrame int) *Reader {
-	return &Reader{rd: r, max: normMax(maxFrame)}
+	return &Reader{rd: r, max: max(normMax(maxFrame), MinFrameLen)}
 }
 
 // MaxFrame returns the reader's limit on a frame's length field.
@@ -59,7 +60,7 @@ func (r *Reader) ReadFrame(f *Frame) error {
 		return r.fatal
 	}
 	if r.buf == nil {
-		r.buf = make([]byte, DefaultBufferSize)
+		r.buf = make([]byte, min(DefaultBufferSize, 4+r.max))
 	} else if len(r.buf) > DefaultBufferSize && r.w-r.r <= DefaultBufferSize {
 		// The previous frame was large: give the memory back.
 		nb := make([]byte, DefaultBufferSize)

@@ -294,3 +294,18 @@ func TestNames(t *testing.T) {
 		}
 	}
 }
+
+func TestSmallLimit(t *testing.T) {
+	r := NewReader(bytes.NewReader(AppendFrame(nil, &Frame{Type: TypePing, ID: 1})), 1)
+	if r.MaxFrame() != MinFrameLen {
+		t.Fatalf("MaxFrame %d", r.MaxFrame())
+	}
+	var f Frame
+	if err := r.ReadFrame(&f); err != nil || f.ID != 1 {
+		t.Fatalf("header-only frame with the smallest limit: %v", err)
+	}
+	r = NewReader(bytes.NewReader(AppendFrame(nil, &Frame{Type: TypePing, Topic: []byte("x")})), 1)
+	if err := r.ReadFrame(&f); !errors.Is(err, ErrFrameTooLarge) {
+		t.Fatalf("one byte over: %v", err)
+	}
+}
