@@ -1,0 +1,270 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+)
+
+// Config says what to measure and how to start worker processes.
+type Config struct {
+	// Scenarios to run, by name; empty means DefaultScenarios.
+	Scenarios []string
+	// Duration of each measurement's sending phase (default 2s).
+	Duration time.Duration
+	// Runs per measurement; reported figures are medians (default 3).
+	Runs int
+	// Against lists the peers to measure: NATS and/or Node. Scenarios that
+	// need a peer not listed are reported as not measured.
+	Against []string
+	// Worker returns the command that runs a worker of this program with the
+	// given worker arguments (ParseParams reads them). Required.
+	Worker func(args []string) *exec.Cmd
+	// NodeModules is the node_modules directory holding
+	// @crussell52/socket-ipc, for the Node peer.
+	NodeModules string
+	// CPUProfileDir, when set, makes every switchboard worker write a CPU
+	// profile there, named after the measurement and its role.
+	CPUProfileDir string
+	// Progress, when set, receives one line per measurement run.
+	Progress io.Writer
+}
+
+// Result is one scenario's outcome. Its JSON form is what --json prints.
+type Result struct {
+	Scenario     string    `json:"scenario"`
+	About        string    `json:"about"`
+	Value        float64   `json:"value"`
+	Unit         string    `json:"unit"`
+	Baseline     float64   `json:"baseline"`
+	BaselineName string    `json:"baseline_name"`
+	Ratio        float64   `json:"ratio"`     // value / baseline
+	Target       float64   `json:"target"`    // 0: no target
+	TargetOf     string    `json:"target_of"` // "ratio" or "value"
+	Better       string    `json:"better"`    // "higher" or "lower"
+	Met          bool      `json:"met"`
+	Measured     bool      `json:"measured"`
+	Runs         int       `json:"runs"`
+	Values       []float64 `json:"values"`          // per run
+	Baselines    []float64 `json:"baseline_values"` // per run
+	Note         string    `json:"note,omitempty"`
+}
+
+// HasTarget reports whether the scenario has a target to meet.
+func (r *Result) HasTarget() bool { return r.Target > 0 }
+
+// judge fills Ratio and Met from Value, Baseline and the target.
+func (r *Result) judge() {
+	if r.Baseline > 0 {
+		r.Ratio = r.Value / r.Baseline
+	}
+	if !r.HasTarget() || !r.Measured {
+		return
+	}
+	x := r.Ratio
+	if r.TargetOf == OfValue {
+		x = r.Value
+	}
+	if r.Better == Higher {
+		r.Met = x >= r.Target
+	} else {
+		r.Met = x > 0 && x <= r.Target
+	}
+}
+
+func (c *Config) fill() error {
+	if c.Duration <= 0 {
+		c.Duration = 2 * time.Second
+	}
+	if c.Runs <= 0 {
+		c.Runs = 3
+	}
+	if len(c.Scenarios) == 0 {
+		c.Scenarios = DefaultScenarios
+	}
+	if c.Worker == nil {
+		return errors.New("bench: Config.Worker is required")
+	}
+	for _, a := range c.Against {
+		if a != NATS && a != Node {
+			return fmt.Errorf("bench: unknown peer %q (nats or node)", a)
+		}
+	}
+	return nil
+}
+
+func (c *Config) against(peer string) bool {
+	for _, a := range c.Against {
+		if a == peer {
+			return true
+		}
+	}
+	return false
+}
+
+// Scenarios resolves names into scenarios, failing on the first unknown one.
+func Scenarios(names []string) ([]Scenario, error) {
+	var out []Scenario
+	for _, n := range names {
+		s, err := Lookup(n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// Run measures every scenario of cfg and returns one result per scenario, in
+// order. A measurement that fails is reported in its scenarios' Note and as
+// the returned error; the others still run.
+func Run(ctx context.Context, cfg Config) ([]Result, error) {
+	if err := cfg.fill(); err != nil {
+		return nil, err
+	}
+	scens, err := Scenarios(cfg.Scenarios)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]Result, len(scens))
+	var order []Spec // measurements in first-needed order, baseline first
+	seen := map[Spec]bool{}
+	for i := range scens {
+		s := &scens[i]
+		results[i] = Result{
+			Scenario: s.Name, About: s.About, Unit: s.Unit, BaselineName: s.BaselineName,
+			Target: s.Target, TargetOf: s.TargetOf, Better: s.Better,
+			Values: []float64{}, Baselines: []float64{},
+		}
+		switch peer := s.needs(); {
+		case s.NotMeasured != "":
+			results[i].Note = "not measured: " + s.NotMeasured
+			continue
+		case peer != "" && !cfg.against(peer):
+			results[i].Note = "not measured: run with --against " + peer
+			continue
+		}
+		for _, sp := range []Spec{s.Baseline, s.Measure} {
+			if !seen[sp] {
+				seen[sp] = true
+				order = append(order, sp)
+			}
+		}
+	}
+
+	// Alternate measurements run by run, so that load from elsewhere on the
+	// machine falls on a figure and its baseline alike.
+	type outcome struct {
+		runs []map[string]float64
+		err  error
+	}
+	got := map[Spec]*outcome{}
+	for _, sp := range order {
+		got[sp] = &outcome{}
+	}
+	for run := 1; run <= cfg.Runs; run++ {
+		for _, sp := range order {
+			o := got[sp]
+			if o.err != nil {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			start := time.Now()
+			m, err := measure(ctx, &cfg, sp, run)
+			if err != nil {
+				o.err = fmt.Errorf("%v: %w", sp, err)
+				if cfg.Progress != nil {
+					fmt.Fprintf(cfg.Progress, "run %d/%d  %-36v  FAILED: %v\n", run, cfg.Runs, sp, err)
+				}
+				continue
+			}
+			o.runs = append(o.runs, m)
+			if cfg.Progress != nil {
+				fmt.Fprintf(cfg.Progress, "run %d/%d  %-36v  %s  (%.1fs)\n", run, cfg.Runs, sp, formatMetrics(m), time.Since(start).Seconds())
+			}
+		}
+	}
+
+	var errs []error
+	for i := range scens {
+		s, r := &scens[i], &results[i]
+		if r.Note != "" {
+			continue
+		}
+		mo, bo := got[s.Measure], got[s.Baseline]
+		if err := errors.Join(bo.err, mo.err); err != nil {
+			r.Note = "failed: " + err.Error()
+			errs = append(errs, fmt.Errorf("%s: %w", s.Name, err))
+			continue
+		}
+		for _, m := range mo.runs {
+			r.Values = append(r.Values, m[s.Metric])
+		}
+		for _, m := range bo.runs {
+			r.Baselines = append(r.Baselines, m[s.Metric])
+		}
+		r.Value, r.Baseline = median(r.Values), median(r.Baselines)
+		r.Runs = len(r.Values)
+		r.Measured = r.Value > 0 && r.Baseline > 0
+		if !r.Measured {
+			r.Note = "failed: nothing was measured (no messages arrived)"
+			errs = append(errs, fmt.Errorf("%s: nothing measured", s.Name))
+		}
+		r.judge()
+	}
+	return results, errors.Join(dedupe(errs)...)
+}
+
+func dedupe(errs []error) []error {
+	seen := map[string]bool{}
+	var out []error
+	for _, e := range errs {
+		if !seen[e.Error()] {
+			seen[e.Error()] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func formatMetrics(m map[string]float64) string {
+	switch {
+	case m[MetricRate] > 0:
+		return fmt.Sprintf("%s msg/s", human(m[MetricRate]))
+	case m[MetricP50] > 0:
+		return fmt.Sprintf("p50 %.1f us  p99 %.1f us", m[MetricP50], m[MetricP99])
+	case m[MetricPerConn] > 0:
+		return fmt.Sprintf("%.0f B/conn", m[MetricPerConn])
+	}
+	return "nothing"
+}
+
+// tempDir returns a fresh directory with a short path for Unix sockets.
+func tempDir() (string, error) {
+	return os.MkdirTemp("", "sbb")
+}
+
+// profilePath names a CPU profile for a worker of spec sp.
+func profilePath(dir string, sp Spec, run int, role string) string {
+	if dir == "" {
+		return ""
+	}
+	name := fmt.Sprintf("%v-run%d-%s.prof", sp, run, role)
+	clean := make([]byte, 0, len(name))
+	for _, c := range []byte(name) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '-':
+			clean = append(clean, c)
+		default:
+			clean = append(clean, '_')
+		}
+	}
+	return filepath.Join(dir, string(clean))
+}
