@@ -65,3 +65,10 @@ const (
 	GoAwayServerShutdown     uint64 = 5 // the server is shutting down; reconnect later
 	GoAwayFrameTooLarge      uint64 = 6 // the peer sent a frame over the limit
 )
+
+// REPLY error codes, carried in the Seq field of a REPLY frame with
+// FlagError. Receivers treat codes they do not know like ReplyErrorText.
+const (
+	ReplyErrorText    uint64 = 0 // the responder failed; the payload is its error text
+	ReplyNoResponders uint64 = 1 // nobody handles the request's topic
+)
