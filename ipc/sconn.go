@@ -83,7 +83,9 @@ func (s *Server) serveConn(ctx context.Context, nc *netserver.Conn) {
 		return
 	}
 	s.conns[c] = struct{}{}
+	s.connWG.Add(1)
 	s.mu.Unlock()
+	defer s.connWG.Done()
 	defer func() {
 		s.mu.Lock()
 		delete(s.conns, c)
@@ -239,6 +241,9 @@ func (c *sconn) serveSocketIPC(ctx context.Context) error {
 		topic, message, err := jr.ReadMessage()
 		if err != nil {
 			return err
+		}
+		if s.ctx.Err() != nil {
+			return net.ErrClosed // closed: buffered input is not processed
 		}
 		topic = normTopic(topic)
 		if s.cfg.Hub {

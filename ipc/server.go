@@ -45,6 +45,7 @@ type Server struct {
 	done      chan struct{}
 	janitor   chan struct{} // closed when the janitor exits
 	closeOnce sync.Once
+	connWG    sync.WaitGroup // one per connection being served
 }
 
 type pendingReq struct {
@@ -322,12 +323,14 @@ func (s *Server) AdoptSession(id string, patterns []string) error {
 // those of the client.
 const adoptedSubBase = 1 << 62
 
-// Close closes the listeners and every connection now, and stops the
-// server. Native sessions stay in a SessionStore given in the config. Close
+// Close closes the listeners and every connection now, waits for handlers
+// that are running to return, and stops the server. Native sessions stay in a SessionStore given in the config. Close
 // is safe to call more than once; later sends return SendAfterCloseError.
 func (s *Server) Close() error {
 	s.begin()
+	s.cancel()
 	err := s.ns.Close()
+	s.connWG.Wait()
 	if errors.Is(err, netserver.ErrServerClosed) {
 		err = nil
 	}
@@ -354,8 +357,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	wg.Wait()
 	err := s.ns.Shutdown(ctx)
 	if err != nil {
+		s.cancel()
 		s.ns.Close()
 	}
+	s.connWG.Wait()
 	if errors.Is(err, netserver.ErrServerClosed) {
 		err = nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/switchboard-ipc/switchboard/wire"
@@ -66,6 +67,9 @@ func (c *sconn) serveNative(ctx context.Context) error {
 	for {
 		if err := rd.ReadFrame(f); err != nil {
 			return err
+		}
+		if s.ctx.Err() != nil {
+			return net.ErrClosed // closed: buffered input is not processed
 		}
 		if err := c.frame(ctx, f); err != nil {
 			return err

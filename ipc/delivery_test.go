@@ -1,0 +1,195 @@
+package ipc
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/switchboard-ipc/switchboard/internal/testenv"
+)
+
+// The server restarts 10 times (in process, sharing one SessionStore) during
+// a stream of 100,000 messages from one client: the handler sees every
+// message exactly once, in order.
+func TestDeliveryExactlyOnceAcrossServerRestarts(t *testing.T) {
+	const total, restarts = 100_000, 10
+	addr := filepath.Join(testenv.ShortDir(t), "r.sock")
+	store := NewSessionStore()
+	var mu sync.Mutex
+	var got []uint64
+	var bad atomic.Value
+	count := make(chan int, 1)
+	start := func() *Server {
+		s := testServerAt(t, ServerConfig{Sessions: store}, addr)
+		s.Handle("n", func(m *Message) {
+			var n uint64
+			if err := m.Decode(&n); err != nil {
+				bad.Store(err)
+				return
+			}
+			mu.Lock()
+			got = append(got, n)
+			k := len(got)
+			mu.Unlock()
+			select {
+			case count <- k:
+			default:
+			}
+		})
+		return s
+	}
+	srv := start()
+	c := dialT(t, addr, WithQueue(0, 1<<20))
+	done := make(chan error, 1)
+	go func() {
+		for i := uint64(1); i <= total; i++ {
+			if err := c.Send(testCtx(t), "n", i); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- c.Flush(testCtx(t))
+	}()
+	for r := 1; r <= restarts; r++ {
+		for k := 0; k < r*total/(restarts+1); {
+			select {
+			case k = <-count:
+			case err := <-done:
+				t.Fatalf("sender finished early (%v) before restart %d", err, r)
+			}
+		}
+		srv.Close()
+		srv = start()
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := bad.Load(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != total {
+		t.Fatalf("handler saw %d messages, want %d", len(got), total)
+	}
+	for i, n := range got {
+		if n != uint64(i+1) {
+			t.Fatalf("message %d is %d: duplicate or out of order", i+1, n)
+		}
+	}
+}
+
+// Deliveries to a native client survive its connection being cut 10 times:
+// the server resends what was not acknowledged and the client drops what it
+// has seen.
+func TestDeliveryToClientExactlyOnceAcrossReconnects(t *testing.T) {
+	const total, cuts = 50_000, 10
+	conns := make(chan ClientInfo, cuts+2)
+	s, addr := testServer(t, ServerConfig{QueueBytes: 64 << 20, SlowConsumer: Block, OnConnect: func(ci ClientInfo) { conns <- ci }})
+	var mu sync.Mutex
+	var got []uint64
+	c := dialT(t, addr, WithFallback(func(m *Message) {
+		var n uint64
+		m.Decode(&n)
+		mu.Lock()
+		got = append(got, n)
+		mu.Unlock()
+	}))
+	ci := <-conns
+	id := c.ID()
+	for i := uint64(1); i <= total; i++ {
+		if err := s.Send(id, "n", i); err != nil {
+			t.Fatal(err)
+		}
+		if i%(total/cuts) == 0 {
+			ci.Conn.Close()
+			ci = <-conns
+		}
+	}
+	eventually(t, "all deliveries", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) >= total })
+	mu.Lock()
+	defer mu.Unlock()
+	for i, n := range got {
+		if n != uint64(i+1) {
+			t.Fatalf("delivery %d is %d", i+1, n)
+		}
+	}
+	if len(got) != total {
+		t.Fatalf("%d deliveries", len(got))
+	}
+}
+
+// A full queue makes Send wait; when ctx ends first the error matches
+// ErrQueueFull and the context error.
+func TestDeliveryQueueFull(t *testing.T) {
+	addr := filepath.Join(testenv.ShortDir(t), "q.sock")
+	c, err := NewClient(addr, WithQueue(3, 0), WithRetryDelay(time.Hour, time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	go c.Connect(context.Background())
+	for i := range 3 {
+		if err := c.Send(testCtx(t), "t", i); err != nil {
+			t.Fatalf("queued send %d: %v", i, err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(testCtx(t), 10*time.Millisecond)
+	defer cancel()
+	err = c.Send(ctx, "t", 4)
+	if !errors.Is(err, ErrQueueFull) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Send on a full queue: %v", err)
+	}
+}
+
+// Messages queued before the first connection are sent once it is up.
+func TestDeliveryQueueBeforeConnect(t *testing.T) {
+	addr := filepath.Join(testenv.ShortDir(t), "q.sock")
+	c, err := NewClient(addr, WithQueue(100, 0), WithRetryDelay(time.Millisecond, time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	go c.Connect(context.Background())
+	for i := range 5 {
+		if err := c.Send(testCtx(t), "t", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := newCollector()
+	s := testServerAt(t, ServerConfig{}, addr)
+	s.Handle("t", got.handle)
+	if err := c.Flush(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range got.wait(t, 5) {
+		var n int
+		if m.Decode(&n); n != i {
+			t.Fatalf("message %d is %d", i, n)
+		}
+	}
+}
+
+// WithDedupe drops a relayed message whose (origin, origin seq) was seen,
+// as after a publisher resends to a new hub.
+func TestDeliveryDedupeByOrigin(t *testing.T) {
+	c := &Client{o: clientOptions{dedupe: true}, mux: newMux(), origins: map[[16]byte]uint64{}}
+	got := 0
+	c.o.fallback = func(*Message) { got++ }
+	var origin [16]byte
+	origin[0] = 1
+	for _, seq := range []uint64{1, 2, 2, 1, 3} {
+		seen := seq <= c.origins[origin]
+		if !seen {
+			c.origins[origin] = seq
+			c.dispatch(&Message{Topic: "t"})
+		}
+	}
+	if got != 3 {
+		t.Fatalf("delivered %d, want 3", got)
+	}
+}
