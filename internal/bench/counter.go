@@ -12,7 +12,7 @@ import (
 const sampleEvery = 2 * time.Millisecond
 
 // Counter counts messages received on one connection. Only its owner goroutine
-// calls Add; a Meter reads it concurrently. Add is a plain store on the
+// calls Add (AddShared is for counters without an owner); a Meter reads it concurrently. Add is a plain store on the
 // common platforms: no contention, no lock.
 type Counter struct {
 	n     int64
@@ -25,6 +25,10 @@ func (c *Counter) Add(k int64) {
 	c.n += k
 	c.value.Store(c.n)
 }
+
+// AddShared counts k messages from any goroutine; for receivers whose
+// messages arrive on several goroutines.
+func (c *Counter) AddShared(k int64) { c.value.Add(k) }
 
 // Meter turns counters into a rate over the window in which messages arrived.
 type Meter struct {

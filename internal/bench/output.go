@@ -102,7 +102,7 @@ func WriteTable(w io.Writer, results []Result) error {
 		return err
 	}
 	if len(results) > 0 && results[0].Runs > 0 {
-		fmt.Fprintf(w, "\nmedians of %d runs; ratio = value / baseline (measured in the same run)\n", results[0].Runs)
+		fmt.Fprintf(w, "\nmedian of %d run(s); ratio = value / baseline (measured in the same run)\n", results[0].Runs)
 	}
 	for _, n := range notes {
 		fmt.Fprintln(w, n)

@@ -270,14 +270,19 @@ func rawServer(ctx context.Context, w *Worker, p Params) error {
 			r := bufio.NewReaderSize(c, 4096)
 			r.ReadByte() // blocks until the client goes
 		})
-		return serveRSS(ctx, w, p, a.wait)
+		return ServeRSS(ctx, w, p, func(ctx context.Context, n int) error {
+			_, err := a.wait(ctx, n)
+			return err
+		})
 	}
 	return fmt.Errorf("raw-server: unknown mode %q", p.Mode)
 }
 
-// serveRSS answers "rss" requests once all of p.Conns connections arrived;
-// it reports readiness first (before any connection), as every server does.
-func serveRSS(ctx context.Context, w *Worker, p Params, wait func(context.Context, int) ([]net.Conn, error)) error {
+// ServeRSS is the body of a server in the memory scenario, once it listens:
+// it reports readiness and its resident memory before any connection, then
+// answers each "rss" request once wait says all of p.Conns connections
+// arrived.
+func ServeRSS(ctx context.Context, w *Worker, p Params, wait func(ctx context.Context, n int) error) error {
 	w.Ready(p.Addr)
 	w.SendRSS() // the "before" figure
 	for {
@@ -286,7 +291,7 @@ func serveRSS(ctx context.Context, w *Worker, p Params, wait func(context.Contex
 			w.Report(Report{RSS: RSS()})
 			return nil
 		case <-w.RSSRequests():
-			if _, err := wait(ctx, p.Conns); err != nil {
+			if err := wait(ctx, p.Conns); err != nil {
 				return err
 			}
 			w.SendRSS()
