@@ -21,6 +21,11 @@ func FuzzReadFrame(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := NewReader(bytes.NewReader(data), fuzzMax)
 		var fr, again Frame
+		defer func() {
+			if len(r.buf) > 4+fuzzMax {
+				t.Fatalf("buffer grew to %d bytes", len(r.buf))
+			}
+		}()
 		for i := 0; i < 1000; i++ {
 			if err := r.ReadFrame(&fr); err != nil {
 				return
@@ -61,6 +66,11 @@ func FuzzJSONReader(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := NewJSONReader(bytes.NewReader(data), fuzzMax)
+		defer func() {
+			if len(r.buf) > fuzzMax+len(Delimiter) {
+				t.Fatalf("buffer grew to %d bytes", len(r.buf))
+			}
+		}()
 		for i := 0; i < 1000; i++ {
 			topic, msg, err := r.ReadMessage()
 			if err != nil {
@@ -110,6 +120,28 @@ func FuzzDetect(f *testing.F) {
 			}
 		default:
 			t.Fatalf("protocol %v", p)
+		}
+	})
+}
+
+// FuzzJSONFastPath holds the allocation-free decoder of the common shape to
+// the answers of the general one.
+func FuzzJSONFastPath(f *testing.F) {
+	for _, s := range []string{`{"topic":"a","message":[1]}`, `{"topic":"a"}`, `{"topic":"","message":"x"} `, `{"topic":"a","message":1,"topic":"b"}`, `{"topic":"a","message":{}}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !utf8.Valid(data) {
+			return
+		}
+		topic, msg, ok := parseFast(data)
+		if !ok {
+			return
+		}
+		var r JSONReader
+		t2, m2, err := r.parseSlow(data)
+		if err != nil || t2 != string(topic) || !bytes.Equal(m2, msg) {
+			t.Fatalf("fast %q %q, general %q %q %v", topic, msg, t2, m2, err)
 		}
 	})
 }
