@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -255,5 +256,31 @@ func TestJSONZeroAllocs(t *testing.T) {
 	allocs = testing.AllocsPerRun(100, func() { dst = AppendJSONFrame(dst[:0], "orders.\"new\"", msg) })
 	if allocs != 0 {
 		t.Errorf("AppendJSONFrame: %v allocs", allocs)
+	}
+}
+
+// TestAppendJSONFrameMatchesJSONStringify compares with testdata/stringify.golden,
+// written by Node.js: JSON.stringify({topic, message}) + "\0\0" for a topic
+// with each ASCII character, then two ordinary messages. The encoder must
+// produce the same bytes as socket-ipc's.
+func TestAppendJSONFrameMatchesJSONStringify(t *testing.T) {
+	want, err := os.ReadFile("testdata/stringify.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	for c := 0; c < 0x80; c++ {
+		got = AppendJSONFrame(got, "a"+string(rune(c))+"é\u2028🚀", []byte("null"))
+	}
+	got = AppendJSONFrame(got, "orders.new", []byte(`{"id":7,"items":["tea"],"note":null}`))
+	// JSON.stringify omits an undefined message; the reader maps it to null.
+	got = append(got, `{"topic":"t"}`+Delimiter...)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("differs from JSON.stringify:\n got %q\nwant %q", got, want)
+	}
+	r := NewJSONReader(bytes.NewReader(want), 0)
+	topics, msgs, err := readAll(t, r)
+	if err != io.EOF || len(msgs) != 0x80+2 || topics[0x80] != "orders.new" || msgs[0x80+1] != "null" {
+		t.Fatalf("reading the golden file: %d messages, %v", len(msgs), err)
 	}
 }
