@@ -55,3 +55,8 @@ func match(pattern, topic string) bool {
 		pattern, topic = prest, trest
 	}
 }
+
+// ValidateTopic reports whether members may publish on topic: dot-separated
+// non-empty tokens, no wildcards, not in the reserved "$" namespace. The
+// error wraps ErrBadTopic.
+func ValidateTopic(topic string) error { return validTopic(topic) }

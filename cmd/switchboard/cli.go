@@ -41,6 +41,9 @@ func commands() []*command {
 	cmds := []*command{
 		// Add a command here when its file is added.
 		versionCmd,
+		serveCmd, pubCmd, subCmd, reqCmd, replyCmd,
+		benchCmd,
+		channelCmd,
 	}
 	sort.SliceStable(cmds, func(i, j int) bool { return order(cmds[i].name) < order(cmds[j].name) })
 	return cmds
