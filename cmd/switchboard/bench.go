@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -64,6 +66,7 @@ func runBench(ctx context.Context, sio *stdio, args []string) int {
 	nodeModules := fs.String("node-modules", "", "node_modules `DIR` holding @crussell52/socket-ipc (default: test/node/node_modules found upwards)")
 	quiet := fs.Bool("q", false, "do not print progress on stderr")
 	list := fs.Bool("list", false, "list the default scenarios and exit")
+	from := fs.String("from", "", "measure nothing: read results printed by --json from `FILE` and print or draw them")
 	if code, done := parseFlags(benchCmd, fs, sio, args); done {
 		return code
 	}
@@ -123,8 +126,16 @@ func runBench(ctx context.Context, sio *stdio, args []string) int {
 		cfg.Progress = sio.err
 	}
 	started := time.Now()
-	results, runErr := bench.Run(ctx, cfg)
-	if results == nil {
+	var results []bench.Result
+	var runErr error
+	if *from != "" {
+		if results, err = readResults(*from); err != nil {
+			return failf(benchCmd, sio, "%v", err)
+		}
+		if fi, err := os.Stat(*from); err == nil {
+			started = fi.ModTime()
+		}
+	} else if results, runErr = bench.Run(ctx, cfg); results == nil {
 		return failf(benchCmd, sio, "%v", runErr)
 	}
 	if *jsonOut {
@@ -158,6 +169,27 @@ func writeBenchSVG(path string, results []bench.Result, started time.Time) error
 		return err
 	}
 	return f.Close()
+}
+
+// readResults reads the JSON lines --json printed.
+func readResults(path string) ([]bench.Result, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []bench.Result
+	dec := json.NewDecoder(bytes.NewReader(b))
+	for dec.More() {
+		var r bench.Result
+		if err := dec.Decode(&r); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		out = append(out, r)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no results", path)
+	}
+	return out, nil
 }
 
 // findNodeModules looks for test/node/node_modules above the working

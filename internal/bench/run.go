@@ -53,6 +53,7 @@ type Result struct {
 	Values       []float64 `json:"values"`          // per run
 	Baselines    []float64 `json:"baseline_values"` // per run
 	Note         string    `json:"note,omitempty"`
+	Group        string    `json:"group"` // the chart's section: what the ratio compares
 }
 
 // HasTarget reports whether the scenario has a target to meet.
@@ -137,7 +138,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	for i := range scens {
 		s := &scens[i]
 		results[i] = Result{
-			Scenario: s.Name, About: s.About, Unit: s.Unit, BaselineName: s.BaselineName,
+			Scenario: s.Name, About: s.About, Unit: s.Unit, BaselineName: s.BaselineName, Group: s.group(),
 			Target: s.Target, TargetOf: s.TargetOf, Better: s.Better,
 			Values: []float64{}, Baselines: []float64{},
 		}

@@ -103,6 +103,27 @@ func (s *Scenario) needs() string {
 	return ""
 }
 
+// Chart sections, by what a scenario's ratio compares.
+const (
+	GroupRaw     = "Throughput against the raw socket · higher is better"
+	GroupPeers   = "Against peers (NATS, Node socket-ipc) · higher is better"
+	GroupScaling = "Scaling: against switchboard's own simplest case · higher is better"
+	GroupLatency = "Latency and memory · lower is better"
+)
+
+// group returns the chart section of s.
+func (s *Scenario) group() string {
+	switch {
+	case s.Better == Lower:
+		return GroupLatency
+	case s.needs() != "":
+		return GroupPeers
+	case s.Baseline.Transport != Raw:
+		return GroupScaling
+	}
+	return GroupRaw
+}
+
 // DefaultScenarios are the scenarios of issue 6's targets, in report order.
 var DefaultScenarios = []string{
 	"direct-c2s-64", "direct-c2s-1k", "direct-s2c-64", "direct-s2c-1k",
@@ -238,7 +259,7 @@ func Lookup(name string) (Scenario, error) {
 			Measure:      Spec{Layout: LayoutIdle, Transport: SB, Conns: n},
 			Metric:       MetricPerConn,
 			Baseline:     Spec{Layout: LayoutIdle, Transport: Raw, Conns: n},
-			BaselineName: "raw server, goroutine + 4 KiB buffer per conn",
+			BaselineName: "raw server: goroutine + 4 KiB buffer/conn",
 			Unit:         "B/conn", Target: 16 << 10, TargetOf: OfValue, Better: Lower,
 		}, nil
 	case len(parts) == 2 && parts[0] == "clients":
