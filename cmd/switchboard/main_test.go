@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -31,6 +32,9 @@ func cliCommand(t testing.TB, args ...string) *exec.Cmd {
 		t.Fatalf("locating the test binary: %v", err)
 	}
 	cmd := exec.Command(exe, args...)
-	cmd.Env = append(os.Environ(), envRunMain+"=1")
+	// A race-enabled child sleeps 1 s at exit by default (atexit_sleep_ms);
+	// the test waits for it, so skip that.
+	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
+	cmd.Env = append(os.Environ(), envRunMain+"=1", "GORACE="+gorace)
 	return cmd
 }
