@@ -9,7 +9,9 @@ package ipc_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 
 	"fmt"
 	"io"
@@ -17,12 +19,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/switchboard-ipc/switchboard/internal/testenv"
+	"github.com/switchboard-ipc/switchboard/ipc"
 )
 
 // interopWait bounds every wait for a Node event. Node starts in ~50 ms; the
@@ -378,4 +382,347 @@ func TestInteropWireNodeServer(t *testing.T) {
 		t.Errorf("from Node server: %q %s, want to-one \"x\", to-all [1,2]", topics, messages)
 	}
 	node.noErrors()
+}
+
+// --- a Node socket-ipc Client and a switchboard ipc.Server ---
+
+// recvd is what a Go handler or hook saw.
+type recvd struct {
+	topic, from string
+	data        []byte
+}
+
+// goServer is an ipc.Server with its hooks wired to channels.
+type goServer struct {
+	srv      *ipc.Server
+	addr     string
+	msgs     chan recvd // Handle(">")
+	connects chan ipc.ClientInfo
+	gone     chan string // OnDisconnect ids
+	errs     chan error
+	closed   chan struct{}
+}
+
+// startGoServer starts an ipc.Server (hub when hub is set) on a new socket.
+// It is closed at the end of the test.
+func startGoServer(t *testing.T, hub bool) *goServer {
+	t.Helper()
+	g := &goServer{
+		addr:     filepath.Join(testenv.ShortDir(t), "s.sock"),
+		msgs:     make(chan recvd, 1024),
+		connects: make(chan ipc.ClientInfo, 16),
+		gone:     make(chan string, 16),
+		errs:     make(chan error, 16),
+		closed:   make(chan struct{}),
+	}
+	var once sync.Once
+	srv, err := ipc.NewServer(ipc.ServerConfig{
+		Hub:          hub,
+		OnConnect:    func(ci ipc.ClientInfo) { g.connects <- ci },
+		OnDisconnect: func(id string, _ error) { g.gone <- id },
+		OnError:      func(err error) { g.errs <- err },
+		OnClose:      func() { once.Do(func() { close(g.closed) }) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Handle(">", func(m *ipc.Message) {
+		g.msgs <- recvd{topic: m.Topic, from: m.From, data: bytes.Clone(m.Data)}
+	})
+	g.srv = srv
+	if err := srv.Listen(context.Background(), g.addr); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return g
+}
+
+// connected waits for the next OnConnect.
+func (g *goServer) connected(t *testing.T) ipc.ClientInfo {
+	t.Helper()
+	select {
+	case ci := <-g.connects:
+		return ci
+	case <-time.After(interopWait):
+		t.Fatal("no client connected to the Go server")
+		return ipc.ClientInfo{}
+	}
+}
+
+// message waits for the next message the Go server's handler saw.
+func (g *goServer) message(t *testing.T) recvd {
+	t.Helper()
+	select {
+	case m := <-g.msgs:
+		return m
+	case err := <-g.errs:
+		t.Fatalf("Go server error while waiting for a message: %v", err)
+	case <-time.After(interopWait):
+		t.Fatal("no message reached the Go server")
+	}
+	return recvd{}
+}
+
+func (g *goServer) error(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-g.errs:
+		return err
+	case <-time.After(interopWait):
+		t.Fatal("the Go server reported no error")
+		return nil
+	}
+}
+
+var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+// TestInteropNodeClientGoServer: a Node socket-ipc Client sends to an
+// ipc.Server every kind of value; the server sends and broadcasts them back.
+func TestInteropNodeClientGoServer(t *testing.T) {
+	g := startGoServer(t, false)
+	node := startNode(t, "client", g.addr, map[string]any{"topics": []string{"down"}})
+	node.event("connect")
+	ci := g.connected(t)
+	if !uuidV4.MatchString(ci.ID) || ci.Wire != ipc.SocketIPC || ci.Conn == nil {
+		t.Errorf("OnConnect got %+v, want a UUID v4 id, the socket-ipc wire and the net.Conn", ci)
+	}
+
+	// client.send -> the server's handler, with the client's id.
+	for _, v := range interopValues {
+		node.do(map[string]any{"op": "send", "topic": "up", "message": json.RawMessage(v)})
+	}
+	for _, v := range interopValues {
+		m := g.message(t)
+		if m.topic != "up" || m.from != ci.ID || !jsonEqual(t, m.data, []byte(v)) {
+			t.Errorf("Go server got %q from %s: %s, want up from %s: %s", m.topic, m.from, m.data, ci.ID, v)
+		}
+	}
+
+	// server.Send and Broadcast -> 'message' and 'message.TOPIC' on the Node client.
+	for i, v := range interopValues {
+		var send func(string, any) error
+		if i%2 == 0 {
+			send = func(topic string, msg any) error { return g.srv.Send(ci.ID, topic, msg) }
+		} else {
+			send = g.srv.Broadcast
+		}
+		if err := send("down", json.RawMessage(v)); err != nil {
+			t.Fatalf("sending %s: %v", v, err)
+		}
+		e := node.event("message")
+		if e.Topic != "down" || !jsonEqual(t, e.Message, []byte(v)) {
+			t.Errorf("Node got %v, want down %s", e, v)
+		}
+		if e := node.event("message.down"); !jsonEqual(t, e.Message, []byte(v)) {
+			t.Errorf("Node 'message.down' got %v, want %s", e, v)
+		}
+	}
+	// Go values encode with the JSON codec as Node expects.
+	if err := g.srv.Send(ci.ID, "go", map[string]any{"n": 1.5, "s": []string{"a"}, "nil": nil}); err != nil {
+		t.Fatal(err)
+	}
+	if e := node.event("message"); e.Topic != "go" || !jsonEqual(t, e.Message, []byte(`{"n":1.5,"s":["a"],"nil":null}`)) {
+		t.Errorf("Node got %v for a Go map", e)
+	}
+	// An empty topic becomes "none", both ways.
+	if err := g.srv.Send(ci.ID, "", 1); err != nil {
+		t.Fatal(err)
+	}
+	if e := node.event("message"); e.Topic != "none" {
+		t.Errorf("Node got topic %q for an empty topic, want none", e.Topic)
+	}
+	node.do(map[string]any{"op": "send", "topic": "", "message": 2})
+	if m := g.message(t); m.topic != "none" {
+		t.Errorf("Go server got topic %q for Node's empty topic, want none", m.topic)
+	}
+	node.noErrors()
+}
+
+// TestInteropNodeClientsBroadcast: Broadcast reaches every Node client; Send
+// only the one addressed; unknown ids and sends after Close fail as in
+// socket-ipc; Close disconnects the Node clients.
+func TestInteropNodeClientsBroadcast(t *testing.T) {
+	g := startGoServer(t, false)
+	if err := g.srv.Broadcast("nobody", 1); err != nil {
+		t.Errorf("Broadcast with no clients: %v, want nil", err)
+	}
+	a := startNode(t, "client", g.addr, nil)
+	a.event("connect")
+	idA := g.connected(t).ID
+	b := startNode(t, "client", g.addr, nil)
+	b.event("connect")
+	idB := g.connected(t).ID
+	if idA == idB {
+		t.Fatalf("two clients share the id %s", idA)
+	}
+
+	if err := g.srv.Broadcast("all", "everyone"); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.srv.Send(idB, "one", "just b"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*nodePeer{a, b} {
+		if e := p.event("message"); e.Topic != "all" || string(e.Message) != `"everyone"` {
+			t.Errorf("node got %v, want the broadcast", e)
+		}
+	}
+	if e := b.event("message"); e.Topic != "one" {
+		t.Errorf("node b got %v, want its own message", e)
+	}
+
+	err := g.srv.Send("00000000-0000-4000-8000-000000000000", "t", 1)
+	var bad *ipc.BadClientError
+	if !errors.As(err, &bad) || !errors.Is(err, ipc.ErrBadClient) || bad.ClientID != "00000000-0000-4000-8000-000000000000" || bad.Topic != "t" {
+		t.Errorf("Send to an unknown client: %v, want a *BadClientError with id and topic", err)
+	}
+
+	// A client that is gone is a bad client too.
+	a.do(map[string]any{"op": "close"})
+	a.event("close")
+	select {
+	case id := <-g.gone:
+		if id != idA {
+			t.Fatalf("OnDisconnect for %s, want %s", id, idA)
+		}
+	case <-time.After(interopWait):
+		t.Fatal("no OnDisconnect after the Node client closed")
+	}
+	if err := g.srv.Send(idA, "t", 1); !errors.Is(err, ipc.ErrBadClient) {
+		t.Errorf("Send to a client that left: %v, want ErrBadClient", err)
+	}
+
+	if err := g.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b.event("disconnect") // socket-ipc's event for a connection it did not close
+	select {
+	case <-g.closed:
+	case <-time.After(interopWait):
+		t.Error("OnClose not called")
+	}
+	for _, err := range []error{g.srv.Send(idB, "t", 1), g.srv.Broadcast("t", 1)} {
+		var sac *ipc.SendAfterCloseError
+		if !errors.As(err, &sac) || !errors.Is(err, ipc.ErrSendAfterClose) || sac.Topic != "t" {
+			t.Errorf("send after Close: %v, want a *SendAfterCloseError", err)
+		}
+	}
+	if err := g.srv.Listen(context.Background(), g.addr); err == nil {
+		t.Error("Listen after Close succeeded")
+	}
+	a.noErrors()
+	b.noErrors()
+}
+
+// TestInteropListenOnce: a second Listen is an error, as socket-ipc's second
+// listen() is.
+func TestInteropListenOnce(t *testing.T) {
+	g := startGoServer(t, false)
+	err := g.srv.Listen(context.Background(), filepath.Join(testenv.ShortDir(t), "other.sock"))
+	if !errors.Is(err, ipc.ErrAlreadyListening) {
+		t.Errorf("second Listen: %v, want ErrAlreadyListening", err)
+	}
+	// Node's own behaviour, for the record: a second listen() throws.
+	node := startNode(t, "server", filepath.Join(testenv.ShortDir(t), "n.sock"), nil)
+	node.event("listening")
+	node.do(map[string]any{"op": "listen"})
+	if e := node.event("thrown"); !strings.Contains(e.Text, "twice") {
+		t.Errorf("Node's second listen(): %v", e)
+	}
+}
+
+// TestInteropFraming: what a Node client writes in pieces, many frames in one
+// write, and 1 MiB messages, both ways.
+func TestInteropFraming(t *testing.T) {
+	g := startGoServer(t, false)
+	node := startNode(t, "client", g.addr, nil)
+	node.event("connect")
+	id := g.connected(t).ID
+
+	var frames []byte
+	for _, v := range interopValues {
+		frames = append(frames, socketIPCFrame("many", v)...)
+	}
+	// All in one write.
+	node.do(map[string]any{"op": "raw", "chunks": [][]byte{frames}})
+	for _, v := range interopValues {
+		if m := g.message(t); m.topic != "many" || !jsonEqual(t, m.data, []byte(v)) {
+			t.Errorf("one write: got %q %s, want many %s", m.topic, m.data, v)
+		}
+	}
+	// Split everywhere: 1, 2 and 7 bytes per write, so a delimiter, a
+	// multi-byte rune and an escape each end up across writes.
+	for _, size := range []int{1, 2, 7} {
+		var chunks [][]byte
+		rest := frames
+		for len(rest) > 0 {
+			n := min(size, len(rest))
+			chunks = append(chunks, rest[:n])
+			rest = rest[n:]
+		}
+		node.do(map[string]any{"op": "raw", "chunks": chunks})
+		for _, v := range interopValues {
+			if m := g.message(t); m.topic != "many" || !jsonEqual(t, m.data, []byte(v)) {
+				t.Errorf("%d-byte writes: got %q %s, want many %s", size, m.topic, m.data, v)
+			}
+		}
+	}
+
+	// 1 MiB from Node.
+	const mib = 1 << 20
+	node.do(map[string]any{"op": "big", "topic": "big", "size": mib})
+	m := g.message(t)
+	var s string
+	if err := json.Unmarshal(m.data, &s); err != nil || m.topic != "big" || len(s) != mib || strings.Trim(s, "x") != "" {
+		t.Errorf("1 MiB from Node: topic %q, %d bytes (%v)", m.topic, len(s), err)
+	}
+	// 1 MiB to Node, then a small message behind it.
+	big := strings.Repeat("é", mib/2)
+	if err := g.srv.Send(id, "big", big); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.srv.Send(id, "after", 1); err != nil {
+		t.Fatal(err)
+	}
+	e := node.event("message")
+	var got string
+	if err := json.Unmarshal(e.Message, &got); err != nil || e.Topic != "big" || got != big {
+		t.Errorf("1 MiB to Node: topic %q, %d bytes (%v)", e.Topic, len(got), err)
+	}
+	if e := node.event("message"); e.Topic != "after" {
+		t.Errorf("after 1 MiB, Node got %v", e)
+	}
+	node.noErrors()
+}
+
+// TestInteropDecodeError: bad bytes from one Node client close that
+// connection with a DecodeError naming it; another client is unaffected.
+func TestInteropDecodeError(t *testing.T) {
+	g := startGoServer(t, false)
+	bad := startNode(t, "client", g.addr, map[string]any{"reconnectDelay": 60000})
+	bad.event("connect")
+	badID := g.connected(t).ID
+	good := startNode(t, "client", g.addr, nil)
+	good.event("connect")
+	goodID := g.connected(t).ID
+
+	bad.do(map[string]any{"op": "raw", "chunks": [][]byte{[]byte("{not json}\x00\x00")}})
+	err := g.error(t)
+	var de *ipc.DecodeError
+	if !errors.As(err, &de) || !errors.Is(err, ipc.ErrDecode) || de.ClientID != badID {
+		t.Errorf("bad bytes: error %v, want a *DecodeError for client %s", err, badID)
+	}
+	bad.event("disconnect")
+
+	good.do(map[string]any{"op": "send", "topic": "still", "message": "here"})
+	if m := g.message(t); m.topic != "still" || m.from != goodID {
+		t.Errorf("after another client's bad bytes: got %q from %s", m.topic, m.from)
+	}
+	if err := g.srv.Send(goodID, "ok", true); err != nil {
+		t.Fatal(err)
+	}
+	if e := good.event("message"); e.Topic != "ok" {
+		t.Errorf("good client got %v", e)
+	}
+	good.noErrors()
 }

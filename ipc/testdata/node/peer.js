@@ -25,8 +25,9 @@
 //   {"op":"send","topic":T,"message":M[,"clientId":ID]}   client.send / server.send
 //   {"op":"broadcast","topic":T,"message":M}              server.broadcast
 //   {"op":"big","topic":T,"size":N[,"clientId":ID]}       sends "x" repeated N times
-//   {"op":"raw","chunks":[S...][,"clientId":ID]}          writes each string to the
-//                                                         socket as its own write
+//   {"op":"raw","chunks":[B64...][,"clientId":ID]}        writes each chunk (bytes in
+//                                                         base64) to the socket as its
+//                                                         own write
 //   {"op":"close"}                                        close()
 //   {"op":"connect"}                                      client.connect() again
 //   {"op":"listen"}                                       server.listen() again
@@ -127,7 +128,7 @@ function handle(cmd) {
                 report({event: 'error', name: 'HarnessError', text: 'no socket for raw write'});
                 break;
             }
-            writeChunks(socket, cmd.chunks, done);
+            writeChunks(socket, cmd.chunks.map(c => Buffer.from(c, 'base64')), done);
             return;
         }
         case 'close':
