@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -295,5 +297,28 @@ func TestServeUsage(t *testing.T) {
 		if code != exitUsage || stdout != "" || !strings.Contains(stderr, "switchboard "+args[0]+": ") || !strings.Contains(stderr, "--help") {
 			t.Errorf("switchboard %q: exit %d, stdout %q, stderr %q; want exit 2 and a usage message", args, code, stdout, stderr)
 		}
+	}
+}
+
+// TestQuickstart runs scripts/quickstart.sh, the README's first command, on a
+// test socket: it must build, deliver the message and exit 0.
+func TestQuickstart(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "scripts", "quickstart.sh"))
+	sock := filepath.Join(testenv.ShortDir(t), "qs.sock")
+	cmd.Env = append(os.Environ(), "SWITCHBOARD_ADDR="+sock, "BIN_DIR="+t.TempDir())
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("quickstart.sh: %v\nstdout:\n%s\nstderr:\n%s", err, &stdout, &stderr)
+	}
+	want := "listening on " + sock + "\nsubscribed\n" + `{"topic":"greetings","message":"hello"}` + "\n"
+	if stdout.String() != want {
+		t.Errorf("quickstart.sh printed\n%s\nwant\n%s\nstderr:\n%s", &stdout, want, &stderr)
+	}
+	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
+		t.Errorf("the hub's socket is still there after quickstart.sh (%v)", err)
 	}
 }
