@@ -726,3 +726,295 @@ func TestInteropDecodeError(t *testing.T) {
 	}
 	good.noErrors()
 }
+
+// --- a switchboard ipc.Client on the socket-ipc wire and a Node socket-ipc Server ---
+
+// goClient is an ipc.Client on the socket-ipc wire with its hooks wired to
+// channels and a handler for every topic.
+type goClient struct {
+	c        *ipc.Client
+	msgs     chan recvd
+	connects chan struct{}
+	gone     chan error
+	errs     chan error
+}
+
+func newGoClient(t *testing.T, addr string, opts ...ipc.Option) *goClient {
+	t.Helper()
+	g := &goClient{
+		msgs:     make(chan recvd, 1024),
+		connects: make(chan struct{}, 16),
+		gone:     make(chan error, 16),
+		errs:     make(chan error, 1024),
+	}
+	opts = append([]ipc.Option{
+		ipc.WithWire(ipc.SocketIPC),
+		ipc.WithOnConnect(func() { g.connects <- struct{}{} }),
+		ipc.WithOnDisconnect(func(err error) { g.gone <- err }),
+		ipc.WithOnError(func(err error) {
+			select {
+			case g.errs <- err:
+			default: // a long retry loop: keep the first ones
+			}
+		}),
+	}, opts...)
+	c, err := ipc.NewClient(addr, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Handle(">", func(m *ipc.Message) {
+		g.msgs <- recvd{topic: m.Topic, from: m.From, data: bytes.Clone(m.Data)}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	g.c = c
+	t.Cleanup(func() { c.Close() })
+	return g
+}
+
+func (g *goClient) connect(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), interopWait)
+	defer cancel()
+	if err := g.c.Connect(ctx); err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+}
+
+func (g *goClient) message(t *testing.T) recvd {
+	t.Helper()
+	select {
+	case m := <-g.msgs:
+		return m
+	case <-time.After(interopWait):
+		t.Fatal("no message reached the Go client")
+		return recvd{}
+	}
+}
+
+func waitChan[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(interopWait):
+		t.Fatalf("timed out waiting for %s", what)
+		var zero T
+		return zero
+	}
+}
+
+func (g *goClient) flush(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), interopWait)
+	defer cancel()
+	if err := g.c.Flush(ctx); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+}
+
+// TestInteropGoClientNodeServer: an ipc.Client on the socket-ipc wire sends
+// every kind of value to a Node socket-ipc Server, which sends and
+// broadcasts them back.
+func TestInteropGoClientNodeServer(t *testing.T) {
+	sock := filepath.Join(testenv.ShortDir(t), "n.sock")
+	node := startNode(t, "server", sock, map[string]any{"topics": []string{"up"}})
+	node.event("listening")
+	g := newGoClient(t, sock)
+	g.connect(t)
+	id := node.event("connection").ClientID
+
+	for _, v := range interopValues {
+		if err := g.c.Send(context.Background(), "up", json.RawMessage(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.flush(t)
+	for _, v := range interopValues {
+		e := node.event("message")
+		if e.Topic != "up" || e.ClientID != id || !jsonEqual(t, e.Message, []byte(v)) {
+			t.Errorf("Node server got %v, want up %s from %s", e, v, id)
+		}
+		if e := node.event("message.up"); e.ClientID != id || !jsonEqual(t, e.Message, []byte(v)) {
+			t.Errorf("Node server 'message.up' got %v, want %s", e, v)
+		}
+	}
+	if err := g.c.Send(context.Background(), "", map[string]any{"go": []int{1, 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if e := node.event("message"); e.Topic != "none" || !jsonEqual(t, e.Message, []byte(`{"go":[1,2]}`)) {
+		t.Errorf("Node server got %v for an empty topic and a Go map, want none {\"go\":[1,2]}", e)
+	}
+
+	// A second Go client, for broadcast.
+	g2 := newGoClient(t, sock)
+	g2.connect(t)
+	id2 := node.event("connection").ClientID
+	for i, v := range interopValues {
+		if i%2 == 0 {
+			node.do(map[string]any{"op": "send", "topic": "down", "message": json.RawMessage(v), "clientId": id})
+		} else {
+			node.do(map[string]any{"op": "broadcast", "topic": "down", "message": json.RawMessage(v)})
+		}
+	}
+	for i, v := range interopValues {
+		if m := g.message(t); m.topic != "down" || m.from != "" || !jsonEqual(t, m.data, []byte(v)) {
+			t.Errorf("Go client got %q from %q: %s, want down %s", m.topic, m.from, m.data, v)
+		}
+		if i%2 == 1 {
+			if m := g2.message(t); m.topic != "down" || !jsonEqual(t, m.data, []byte(v)) {
+				t.Errorf("second Go client got %q %s, want the broadcast %s", m.topic, m.data, v)
+			}
+		}
+	}
+	node.do(map[string]any{"op": "send", "topic": "only", "message": 2, "clientId": id2})
+	if m := g2.message(t); m.topic != "only" || string(m.data) != "2" {
+		t.Errorf("second Go client got %q %s, want only 2", m.topic, m.data)
+	}
+	if n := len(g.msgs); n != 0 {
+		t.Errorf("the first Go client got %d messages sent to the second", n)
+	}
+	node.noErrors()
+}
+
+// TestInteropGoClientFraming: a Node server's frames in one write, split at
+// every byte, and 1 MiB messages both ways.
+func TestInteropGoClientFraming(t *testing.T) {
+	sock := filepath.Join(testenv.ShortDir(t), "n.sock")
+	node := startNode(t, "server", sock, nil)
+	node.event("listening")
+	g := newGoClient(t, sock)
+	g.connect(t)
+	id := node.event("connection").ClientID
+
+	var frames []byte
+	for _, v := range interopValues {
+		frames = append(frames, socketIPCFrame("many", v)...)
+	}
+	writes := map[string][][]byte{"one write": {frames}}
+	for _, size := range []int{1, 3} {
+		var chunks [][]byte
+		for rest := frames; len(rest) > 0; {
+			n := min(size, len(rest))
+			chunks, rest = append(chunks, rest[:n]), rest[n:]
+		}
+		writes[fmt.Sprintf("%d-byte writes", size)] = chunks
+	}
+	for name, chunks := range writes {
+		node.do(map[string]any{"op": "raw", "clientId": id, "chunks": chunks})
+		for _, v := range interopValues {
+			if m := g.message(t); m.topic != "many" || !jsonEqual(t, m.data, []byte(v)) {
+				t.Errorf("%s: Go client got %q %s, want many %s", name, m.topic, m.data, v)
+			}
+		}
+	}
+
+	const mib = 1 << 20
+	node.do(map[string]any{"op": "big", "topic": "big", "size": mib, "clientId": id})
+	m := g.message(t)
+	var s string
+	if err := json.Unmarshal(m.data, &s); err != nil || m.topic != "big" || len(s) != mib || strings.Trim(s, "x") != "" {
+		t.Errorf("1 MiB from the Node server: topic %q, %d bytes (%v)", m.topic, len(s), err)
+	}
+	big := strings.Repeat("ü", mib/2)
+	if err := g.c.Send(context.Background(), "big", big); err != nil {
+		t.Fatal(err)
+	}
+	e := node.event("message")
+	var got string
+	if err := json.Unmarshal(e.Message, &got); err != nil || e.Topic != "big" || got != big {
+		t.Errorf("1 MiB to the Node server: topic %q, %d bytes (%v)", e.Topic, len(got), err)
+	}
+	node.noErrors()
+}
+
+// TestInteropGoClientRetryReconnect: the Client retries until a Node server
+// listens, reporting each failed attempt; after the server goes away it
+// reports the disconnect, refuses sends (NoServerError) and reconnects to
+// the next server; Close stops it for good.
+func TestInteropGoClientRetryReconnect(t *testing.T) {
+	sock := filepath.Join(testenv.ShortDir(t), "n.sock")
+	g := newGoClient(t, sock,
+		ipc.WithRetryDelay(10*time.Millisecond, 30*time.Millisecond),
+		ipc.WithReconnectDelay(0, 0))
+	connected := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), interopWait)
+		defer cancel()
+		connected <- g.c.Connect(ctx)
+	}()
+	// Nobody listens: attempts fail and are reported as connectError is.
+	for attempt := 1; attempt <= 2; attempt++ {
+		err := waitChan(t, g.errs, "a failed connection attempt")
+		var ce *ipc.ConnectError
+		if !errors.As(err, &ce) || ce.Attempt != attempt || ce.Addr != sock {
+			t.Fatalf("failed attempt reported as %v, want a *ConnectError for attempt %d at %s", err, attempt, sock)
+		}
+	}
+	if err := g.c.Send(context.Background(), "early", 1); !errors.Is(err, ipc.ErrNoServer) {
+		t.Errorf("Send before connecting: %v, want ErrNoServer", err)
+	}
+	first := startNode(t, "server", sock, nil)
+	first.event("listening")
+	if err := waitChan(t, connected, "Connect"); err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	waitChan(t, g.connects, "the connect hook")
+	first.event("connection")
+	if err := g.c.Send(context.Background(), "one", 1); err != nil {
+		t.Fatal(err)
+	}
+	first.event("message")
+
+	// The server goes away: the disconnect is reported, sends fail.
+	first.do(map[string]any{"op": "close"})
+	waitChan(t, g.gone, "the disconnect hook")
+	err := g.c.Send(context.Background(), "lost", 2)
+	var ns *ipc.NoServerError
+	if !errors.As(err, &ns) || ns.Topic != "lost" {
+		t.Errorf("Send while disconnected: %v, want a *NoServerError for topic lost", err)
+	}
+	// A new server on the same path: the client reconnects by itself.
+	second := startNode(t, "server", sock, nil)
+	second.event("listening")
+	waitChan(t, g.connects, "the connect hook after reconnecting")
+	second.event("connection")
+	if err := g.c.Send(context.Background(), "two", 2); err != nil {
+		t.Fatal(err)
+	}
+	if e := second.event("message"); e.Topic != "two" {
+		t.Errorf("after reconnecting the Node server got %v", e)
+	}
+
+	// Connect once; Close stops everything; sends after Close fail.
+	if err := g.c.Connect(context.Background()); !errors.Is(err, ipc.ErrConnectCalled) {
+		t.Errorf("second Connect: %v, want ErrConnectCalled", err)
+	}
+	if err := g.c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if e := second.event("socketClose"); e.ClientID == "" {
+		t.Errorf("socket close event without a client id: %v", e)
+	}
+	var sac *ipc.SendAfterCloseError
+	if err := g.c.Send(context.Background(), "late", 3); !errors.As(err, &sac) || sac.Topic != "late" {
+		t.Errorf("Send after Close: %v, want a *SendAfterCloseError for topic late", err)
+	}
+	select {
+	case <-g.c.Done():
+	default:
+		t.Error("Done not closed after Close returned")
+	}
+
+	// Close also ends a retry loop that never connected.
+	lonely := newGoClient(t, filepath.Join(testenv.ShortDir(t), "nobody.sock"), ipc.WithRetryDelay(time.Millisecond, time.Millisecond))
+	go lonely.c.Connect(context.Background())
+	waitChan(t, lonely.errs, "a failed connection attempt")
+	closed := make(chan error, 1)
+	go func() { closed <- lonely.c.Close() }()
+	if err := waitChan(t, closed, "Close of a retrying client"); err != nil {
+		t.Error(err)
+	}
+	first.noErrors()
+	second.noErrors()
+}

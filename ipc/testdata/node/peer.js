@@ -12,6 +12,7 @@
 //
 //   {"event":"listening"}                       server
 //   {"event":"connection","clientId":ID}        server
+//   {"event":"socketClose","clientId":ID}       server: that client's socket closed
 //   {"event":"connect"} {"event":"reconnect"}   client
 //   {"event":"connectError"} {"event":"disconnect"}
 //   {"event":"message","topic":T,"message":M,"clientId":ID}
@@ -63,7 +64,10 @@ if (role === 'server') {
     peer.on('listening', () => report({event: 'listening'}));
     peer.on('connection', (clientId, socket) => {
         sockets.set(clientId, socket);
-        socket.on('close', () => sockets.delete(clientId));
+        socket.on('close', () => {
+            sockets.delete(clientId);
+            report({event: 'socketClose', clientId});
+        });
         report({event: 'connection', clientId});
     });
     peer.on('close', () => report({event: 'close'}));
