@@ -1018,3 +1018,112 @@ func TestInteropGoClientRetryReconnect(t *testing.T) {
 	first.noErrors()
 	second.noErrors()
 }
+
+// --- Node socket-ipc clients on a switchboard hub ---
+
+// TestInteropNodeClientOnHub shows the rule docs/socket-ipc.md states: a
+// socket-ipc client on a hub receives every message published there, whatever
+// its topic — by native clients, by other socket-ipc clients, by the server —
+// except its own; what it sends reaches the native subscribers of the topic
+// (with its client id as From) and the server's handlers.
+func TestInteropNodeClientOnHub(t *testing.T) {
+	g := startGoServer(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), interopWait)
+	defer cancel()
+
+	subMsgs := make(chan recvd, 64)
+	sub, err := ipc.Dial(ctx, g.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if _, err := sub.Subscribe(ctx, "orders.>", func(m *ipc.Message) {
+		subMsgs <- recvd{topic: m.Topic, from: m.From, data: bytes.Clone(m.Data)}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	g.connected(t) // the native subscriber
+	pub, err := ipc.Dial(ctx, g.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	g.connected(t) // the native publisher
+
+	a := startNode(t, "client", g.addr, nil)
+	a.event("connect")
+	idA := g.connected(t).ID // the hub knows it as socket-ipc from here on
+	b := startNode(t, "client", g.addr, nil)
+	b.event("connect")
+	g.connected(t)
+
+	// A publishes: the native subscriber of the topic, B and the server's
+	// handler get it; A does not.
+	a.do(map[string]any{"op": "send", "topic": "orders.new", "message": map[string]any{"id": 1, "item": "thé"}})
+	m := waitChan(t, subMsgs, "the native subscriber's message")
+	if m.topic != "orders.new" || m.from != idA || !jsonEqual(t, m.data, []byte(`{"id":1,"item":"thé"}`)) {
+		t.Errorf("native subscriber got %q from %s: %s", m.topic, m.from, m.data)
+	}
+	if e := b.event("message"); e.Topic != "orders.new" || !jsonEqual(t, e.Message, []byte(`{"id":1,"item":"thé"}`)) {
+		t.Errorf("Node client B got %v", e)
+	}
+	if m := g.message(t); m.topic != "orders.new" || m.from != idA {
+		t.Errorf("the hub's handler got %q from %s", m.topic, m.from)
+	}
+
+	// A topic no native client subscribed to still reaches B.
+	a.do(map[string]any{"op": "send", "topic": "chat", "message": "hi"})
+	if e := b.event("message"); e.Topic != "chat" || string(e.Message) != `"hi"` {
+		t.Errorf("Node client B got %v, want chat \"hi\"", e)
+	}
+	g.message(t)
+
+	// A native publisher: A and B get every topic; the subscriber only its pattern.
+	for _, topic := range []string{"orders.eu.new", "weather"} {
+		if err := pub.Send(ctx, topic, []any{topic, nil, 1.5}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pub.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*nodePeer{a, b} {
+		for _, topic := range []string{"orders.eu.new", "weather"} {
+			// For A these are its first messages: its own never came back.
+			if e := p.event("message"); e.Topic != topic || !jsonEqual(t, e.Message, []byte(`["`+topic+`",null,1.5]`)) {
+				t.Errorf("Node client got %v, want %s", e, topic)
+			}
+		}
+	}
+	if m := waitChan(t, subMsgs, "the native subscriber's message"); m.topic != "orders.eu.new" {
+		t.Errorf("native subscriber got %q, want orders.eu.new", m.topic)
+	}
+
+	// The server's own Publish and a direct Send.
+	if err := g.srv.Publish("orders.done", 7); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.srv.Send(idA, "direct", "just A"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*nodePeer{a, b} {
+		if e := p.event("message"); e.Topic != "orders.done" || string(e.Message) != "7" {
+			t.Errorf("Node client got %v, want the server's publish", e)
+		}
+	}
+	if e := a.event("message"); e.Topic != "direct" {
+		t.Errorf("Node client A got %v, want its direct message", e)
+	}
+	if m := waitChan(t, subMsgs, "the native subscriber's message"); m.topic != "orders.done" {
+		t.Errorf("native subscriber got %q, want orders.done", m.topic)
+	}
+	// Nothing else arrived: "weather" never reached the native subscriber.
+	if err := pub.Send(ctx, "orders.last", 0); err != nil {
+		t.Fatal(err)
+	}
+	if m := waitChan(t, subMsgs, "the native subscriber's message"); m.topic != "orders.last" {
+		t.Errorf("native subscriber got %q, want orders.last (and nothing on weather)", m.topic)
+	}
+	a.noErrors()
+	b.noErrors()
+}
