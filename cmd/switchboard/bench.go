@@ -65,6 +65,7 @@ func runBench(ctx context.Context, sio *stdio, args []string) int {
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of every switchboard worker into `DIR`")
 	nodeModules := fs.String("node-modules", "", "node_modules `DIR` holding @crussell52/socket-ipc (default: test/node/node_modules found upwards)")
 	quiet := fs.Bool("q", false, "do not print progress on stderr")
+	takeovers := fs.Int("takeovers", 20, "host kills per run of the channel takeover scenarios")
 	list := fs.Bool("list", false, "list the default scenarios and exit")
 	from := fs.String("from", "", "measure nothing: read results printed by --json from `FILE` and print or draw them")
 	if code, done := parseFlags(benchCmd, fs, sio, args); done {
@@ -83,8 +84,8 @@ func runBench(ctx context.Context, sio *stdio, args []string) int {
 		}
 		return exitOK
 	}
-	if *duration <= 0 || *runs <= 0 {
-		return usagef(benchCmd, sio, "--duration and --runs must be positive")
+	if *duration <= 0 || *runs <= 0 || *takeovers <= 0 {
+		return usagef(benchCmd, sio, "--duration, --runs and --takeovers must be positive")
 	}
 	for _, a := range against {
 		if a != bench.NATS && a != bench.Node {
@@ -113,6 +114,7 @@ func runBench(ctx context.Context, sio *stdio, args []string) int {
 		Against:       against,
 		NodeModules:   *nodeModules,
 		CPUProfileDir: *cpuprofile,
+		Takeovers:     *takeovers,
 		Worker: func(args []string) *exec.Cmd {
 			cmd := exec.Command(exe, append([]string{"bench", benchWorkerFlag}, args...)...)
 			cmd.Env = append(os.Environ(), benchWorkerEnv...)

@@ -169,3 +169,26 @@ func TestBenchFrom(t *testing.T) {
 		t.Errorf("--from a missing file: exit %d, want 1", code)
 	}
 }
+
+// TestBenchTakeover measures the channel takeover once: members in real
+// processes, the host SIGKILLed. No baseline: the target is on the value.
+func TestBenchTakeover(t *testing.T) {
+	code, stdout, stderr := runBenchCLI(t, "--scenario", "channel-takeover-p50", "--runs", "1", "--takeovers", "2", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	var r struct {
+		Scenario string  `json:"scenario"`
+		Value    float64 `json:"value"`
+		Baseline float64 `json:"baseline"`
+		Unit     string  `json:"unit"`
+		TargetOf string  `json:"target_of"`
+		Measured bool    `json:"measured"`
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(stdout)), &r); err != nil {
+		t.Fatalf("%v: %s", err, stdout)
+	}
+	if !r.Measured || r.Value <= 0 || r.Baseline != 0 || r.Unit != "ms" || r.TargetOf != "value" {
+		t.Errorf("takeover result %+v: want measured, a positive value in ms, no baseline, a target on the value", r)
+	}
+}

@@ -87,15 +87,15 @@ func TestRawMeasurements(t *testing.T) {
 }
 
 func TestRunEndToEnd(t *testing.T) {
-	cfg := testConfig(t, "direct-c2s-64", "reqrep-direct-p50", "channel-takeover-p50", "hub-pubsub-64-nats")
+	cfg := testConfig(t, "direct-c2s-64", "reqrep-direct-p50", "hub-pubsub-64-nats")
 	var progress bytes.Buffer
 	cfg.Progress = &progress
 	results, err := Run(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("Run: %v\nprogress:\n%s", err, progress.String())
 	}
-	if len(results) != 4 {
-		t.Fatalf("got %d results, want 4", len(results))
+	if len(results) != 3 {
+		t.Fatalf("got %d results, want 3", len(results))
 	}
 	for _, r := range results[:2] {
 		if !r.Measured || r.Value <= 0 || r.Baseline <= 0 {
@@ -108,10 +108,7 @@ func TestRunEndToEnd(t *testing.T) {
 			t.Errorf("%s: runs %d values %v baselines %v, want one each", r.Scenario, r.Runs, r.Values, r.Baselines)
 		}
 	}
-	if r := results[2]; r.Measured || !strings.Contains(r.Note, "not measured") {
-		t.Errorf("channel takeover: measured=%v note=%q, want not measured", r.Measured, r.Note)
-	}
-	if r := results[3]; r.Measured || !strings.Contains(r.Note, "--against nats") {
+	if r := results[2]; r.Measured || !strings.Contains(r.Note, "--against nats") {
 		t.Errorf("NATS comparison without --against: measured=%v note=%q", r.Measured, r.Note)
 	}
 	// The two measured scenarios share nothing but each needs a baseline

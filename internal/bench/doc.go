@@ -19,6 +19,7 @@
 //	    go     start sending / start measuring
 //	    stop   report and exit (stdin EOF means the same)
 //	    rss    report resident memory now, after a GC
+//	    mark N a point in time, unix ns (the channel takeover's SIGKILL)
 //
 // Senders run for the measurement's duration and then report on their own;
 // receivers count what arrives and report when told to stop. A receiver's rate

@@ -90,6 +90,9 @@ const (
 
 // measure runs one measurement of sp and returns its metrics.
 func measure(ctx context.Context, cfg *Config, sp Spec, run int) (map[string]float64, error) {
+	if sp.Layout == LayoutTakeover {
+		return measureTakeovers(ctx, cfg)
+	}
 	specs, err := layout(sp, cfg.Duration)
 	if err != nil {
 		return nil, err
@@ -239,4 +242,87 @@ func workerCommand(cfg *Config, dir string, p Params) (*exec.Cmd, error) {
 		return nodeCommand(cfg, dir, p)
 	}
 	return cfg.Worker(p.Args()), nil
+}
+
+// measureTakeovers kills the host of a self-hosting channel cfg.Takeovers times
+// and returns the p50 and p99 of the takeover time, in milliseconds.
+//
+// Each sample is a fresh channel of three member processes: the first to
+// open it hosts; a second publishes a probe every millisecond (carrying the
+// time it was published); a third subscribes. The parent SIGKILLs the host
+// and tells the subscriber when; the takeover time is from the kill to the
+// arrival of the first probe published after it, which only a new host can
+// have carried.
+func measureTakeovers(ctx context.Context, cfg *Config) (map[string]float64, error) {
+	var samples []time.Duration
+	for range cfg.Takeovers {
+		d, err := takeoverOnce(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		samples = append(samples, d)
+	}
+	var lat Latencies
+	for _, d := range samples {
+		lat.Add(d)
+	}
+	r := lat.Report()
+	return map[string]float64{MetricP50: float64(r.P50) / 1e6, MetricP99: float64(r.P99) / 1e6}, nil
+}
+
+func takeoverOnce(ctx context.Context, cfg *Config) (time.Duration, error) {
+	dir, err := tempDir()
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	var procs []*proc
+	defer func() {
+		for _, p := range procs {
+			p.stop(stopGrace)
+		}
+	}()
+	start := func(mode string) (*proc, error) {
+		params := Params{Role: "ch-member", Mode: mode, Addr: dir, Topic: "bench.probe", Size: 8, Conns: 1, Duration: cfg.Duration}
+		p, err := startProc("ch-member/"+mode, cfg.Worker(params.Args()))
+		if err != nil {
+			return nil, err
+		}
+		procs = append(procs, p)
+		_, err = p.await(ctx, "ready", readyTimeout)
+		return p, err
+	}
+	host, err := start("host")
+	if err != nil {
+		return 0, err
+	}
+	sub, err := start("sub")
+	if err != nil {
+		return 0, err
+	}
+	pub, err := start("pub")
+	if err != nil {
+		return 0, err
+	}
+	if err := pub.send("go"); err != nil {
+		return 0, err
+	}
+	if _, err := sub.await(ctx, "flowing", readyTimeout); err != nil {
+		return 0, err
+	}
+	killed := time.Now()
+	if err := host.cmd.Process.Kill(); err != nil {
+		return 0, host.failure(err)
+	}
+	if err := sub.send(fmt.Sprintf("mark %d", killed.UnixNano())); err != nil {
+		return 0, err
+	}
+	l, err := sub.await(ctx, "result", resultTimeout)
+	if err != nil {
+		return 0, err
+	}
+	if l.P50 <= 0 {
+		return 0, errors.New("no takeover time reported")
+	}
+	return time.Duration(l.P50), nil
 }

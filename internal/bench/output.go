@@ -94,9 +94,12 @@ func WriteTable(w io.Writer, results []Result) error {
 			notes = append(notes, fmt.Sprintf("%s: %s", r.Scenario, r.Note))
 			continue
 		}
-		fmt.Fprintf(tw, "%-*s\t%s\t%s\t%s\t%.2fx\t%s\t%s\t\n", width, r.Scenario,
-			FormatValue(r.Value, r.Unit), displayUnit(r.Unit), FormatValue(r.Baseline, r.Unit),
-			r.Ratio, r.TargetText(), r.MetText())
+		baseline, ratio := "-", "-"
+		if r.Baseline > 0 {
+			baseline, ratio = FormatValue(r.Baseline, r.Unit), fmt.Sprintf("%.2fx", r.Ratio)
+		}
+		fmt.Fprintf(tw, "%-*s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", width, r.Scenario,
+			FormatValue(r.Value, r.Unit), displayUnit(r.Unit), baseline, ratio, r.TargetText(), r.MetText())
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -114,7 +117,7 @@ func WriteTable(w io.Writer, results []Result) error {
 func WriteBaselines(w io.Writer, results []Result) {
 	seen := map[string]bool{}
 	for _, r := range results {
-		if r.Measured && !seen[r.BaselineName] {
+		if r.Measured && r.Baseline > 0 && !seen[r.BaselineName] {
 			seen[r.BaselineName] = true
 			fmt.Fprintf(w, "  %-40s %s %s\n", r.BaselineName, FormatValue(r.Baseline, r.Unit), displayUnit(r.Unit))
 		}

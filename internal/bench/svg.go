@@ -78,7 +78,7 @@ func WriteSVG(w io.Writer, results []Result, title string) error {
 		scale := 1.0
 		for _, r := range g.rows {
 			if r.Measured {
-				scale = math.Max(scale, r.Ratio)
+				scale = math.Max(scale, plotRatio(r))
 			}
 			scale = math.Max(scale, targetRatio(r))
 		}
@@ -102,8 +102,14 @@ func WriteSVG(w io.Writer, results []Result, title string) error {
 			drawRow(p, r, y, i, x, scale)
 			y += svgRowH
 		}
-		xb := x(1)
-		p(`<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#111" stroke-width="2" stroke-dasharray="6 4"/>`, xb, top, xb, bottom)
+		hasBaseline := false
+		for _, r := range g.rows {
+			hasBaseline = hasBaseline || r.Baseline > 0
+		}
+		if hasBaseline {
+			xb := x(1)
+			p(`<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#111" stroke-width="2" stroke-dasharray="6 4"/>`, xb, top, xb, bottom)
+		}
 	}
 	p(`<text x="%d" y="%d" font-size="12" fill="#555">Throughput: the bar must reach its target mark. Latency and memory: the bar must stay left of it.</text>`, svgLabelX, y+30)
 	p(`</svg>`)
@@ -138,7 +144,8 @@ func drawRow(p func(string, ...any), r *Result, y, i int, x func(float64) float6
 			col = colMet
 		}
 	}
-	xe := x(r.Ratio)
+	ratio := plotRatio(r)
+	xe := x(ratio)
 	p(`<rect class="bar" data-scenario="%s" x="%d" y="%d" width="%.1f" height="%d" rx="2" fill="%s"/>`,
 		xmlEscape(r.Scenario), svgPlotX0, mid-svgBarH/2, xe-svgPlotX0, svgBarH, col)
 	labelX := xe
@@ -149,13 +156,20 @@ func drawRow(p func(string, ...any), r *Result, y, i int, x func(float64) float6
 			labelX = xt // keep the label clear of the mark
 		}
 	}
-	label := fmt.Sprintf("%.2f×", r.Ratio)
-	if r.Ratio > scale {
+	label := fmt.Sprintf("%.2f×", ratio)
+	if r.Baseline <= 0 {
+		label = fmt.Sprintf("%.0f%% of target", 100*ratio)
+	}
+	if ratio > scale {
 		label += " ▶"
 	}
 	p(`<text x="%.1f" y="%d" font-size="13" font-weight="bold" fill="#111">%s</text>`, math.Min(labelX+7, svgPlotX1-30), mid+5, label)
 	p(`<text x="%d" y="%d" font-size="13" fill="#111">%s %s</text>`, svgValueX, mid-2, FormatValue(r.Value, r.Unit), xmlEscape(displayUnit(r.Unit)))
-	p(`<text x="%d" y="%d" font-size="11" fill="#666">baseline %s · target %s</text>`, svgValueX, mid+13, FormatValue(r.Baseline, r.Unit), xmlEscape(r.TargetText()))
+	if r.Baseline > 0 {
+		p(`<text x="%d" y="%d" font-size="11" fill="#666">baseline %s · target %s</text>`, svgValueX, mid+13, FormatValue(r.Baseline, r.Unit), xmlEscape(r.TargetText()))
+	} else {
+		p(`<text x="%d" y="%d" font-size="11" fill="#666">no baseline · target %s</text>`, svgValueX, mid+13, xmlEscape(r.TargetText()))
+	}
 }
 
 // clip shortens s to n characters with an ellipsis.
@@ -167,11 +181,22 @@ func clip(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// targetRatio returns r's target as a ratio to its baseline, or 0 for none.
+// plotRatio is the length of r's bar: its ratio to the baseline or, for a
+// scenario without a baseline, to its target.
+func plotRatio(r *Result) float64 {
+	if r.Baseline <= 0 && r.HasTarget() {
+		return r.Value / r.Target
+	}
+	return r.Ratio
+}
+
+// targetRatio returns r's target on the scale of plotRatio, or 0 for none.
 func targetRatio(r *Result) float64 {
 	switch {
 	case !r.HasTarget():
 		return 0
+	case r.Baseline <= 0:
+		return 1
 	case r.TargetOf == OfValue:
 		if r.Baseline <= 0 {
 			return 0

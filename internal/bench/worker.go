@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -148,6 +149,7 @@ type Worker struct {
 	goCh     chan struct{} // closed on "go"
 	stopCh   chan struct{} // closed on "stop" or stdin EOF
 	rssCh    chan struct{} // one value per "rss"
+	markCh   chan int64    // one value per "mark N"
 	reported bool
 }
 
@@ -160,6 +162,13 @@ func (w *Worker) Stopped() <-chan struct{} { return w.stopCh }
 // RSSRequests delivers one value per "rss" command; a role that must answer
 // them (servers of the memory scenarios) calls w.SendRSS for each.
 func (w *Worker) RSSRequests() <-chan struct{} { return w.rssCh }
+
+// Marks delivers the N of each "mark N" command: a point in time (unix ns)
+// the parent tells a worker about, such as when it killed a process.
+func (w *Worker) Marks() <-chan int64 { return w.markCh }
+
+// Event tells the parent that something happened (a line {"event":name}).
+func (w *Worker) Event(name string) { w.write(line{Event: name}) }
 
 // Ready tells the parent the worker is listening at addr (servers) or
 // connected and subscribed (clients; addr empty).
@@ -196,7 +205,17 @@ func (w *Worker) readCommands(in io.Reader) {
 	var goOnce, stopOnce sync.Once
 	defer stopOnce.Do(func() { close(w.stopCh) })
 	for sc.Scan() {
-		switch strings.TrimSpace(sc.Text()) {
+		cmd := strings.TrimSpace(sc.Text())
+		if v, ok := strings.CutPrefix(cmd, "mark "); ok {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				select {
+				case w.markCh <- n:
+				default:
+				}
+			}
+			continue
+		}
+		switch cmd {
 		case "go":
 			goOnce.Do(func() { close(w.goCh) })
 		case "stop":
@@ -242,6 +261,7 @@ func RunWorker(ctx context.Context, args []string, in io.Reader, out io.Writer, 
 		goCh:   make(chan struct{}),
 		stopCh: make(chan struct{}),
 		rssCh:  make(chan struct{}, 1),
+		markCh: make(chan int64, 1),
 	}
 	go w.readCommands(in)
 	ctx, cancel := context.WithCancel(ctx)
