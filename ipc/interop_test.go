@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-ipc/switchboard/codec"
 	"github.com/switchboard-ipc/switchboard/internal/testenv"
 	"github.com/switchboard-ipc/switchboard/ipc"
 )
@@ -399,6 +400,7 @@ type goServer struct {
 	msgs     chan recvd // Handle(">")
 	connects chan ipc.ClientInfo
 	gone     chan string // OnDisconnect ids
+	listens  chan net.Addr
 	errs     chan error
 	closed   chan struct{}
 }
@@ -412,6 +414,7 @@ func startGoServer(t *testing.T, hub bool) *goServer {
 		msgs:     make(chan recvd, 1024),
 		connects: make(chan ipc.ClientInfo, 16),
 		gone:     make(chan string, 16),
+		listens:  make(chan net.Addr, 4),
 		errs:     make(chan error, 16),
 		closed:   make(chan struct{}),
 	}
@@ -420,6 +423,7 @@ func startGoServer(t *testing.T, hub bool) *goServer {
 		Hub:          hub,
 		OnConnect:    func(ci ipc.ClientInfo) { g.connects <- ci },
 		OnDisconnect: func(id string, _ error) { g.gone <- id },
+		OnListening:  func(a net.Addr) { g.listens <- a },
 		OnError:      func(err error) { g.errs <- err },
 		OnClose:      func() { once.Do(func() { close(g.closed) }) },
 	})
@@ -610,6 +614,10 @@ func TestInteropNodeClientsBroadcast(t *testing.T) {
 	if err := g.srv.Listen(context.Background(), g.addr); err == nil {
 		t.Error("Listen after Close succeeded")
 	}
+	if c, err := net.Dial("unix", g.addr); err == nil {
+		c.Close()
+		t.Error("the server still accepts connections after Close")
+	}
 	a.noErrors()
 	b.noErrors()
 }
@@ -618,6 +626,9 @@ func TestInteropNodeClientsBroadcast(t *testing.T) {
 // listen() is.
 func TestInteropListenOnce(t *testing.T) {
 	g := startGoServer(t, false)
+	if a := waitChan(t, g.listens, "OnListening"); a.String() != g.addr {
+		t.Errorf("OnListening(%v), want %s", a, g.addr)
+	}
 	err := g.srv.Listen(context.Background(), filepath.Join(testenv.ShortDir(t), "other.sock"))
 	if !errors.Is(err, ipc.ErrAlreadyListening) {
 		t.Errorf("second Listen: %v, want ErrAlreadyListening", err)
@@ -846,8 +857,13 @@ func TestInteropGoClientNodeServer(t *testing.T) {
 		t.Errorf("Node server got %v for an empty topic and a Go map, want none {\"go\":[1,2]}", e)
 	}
 
-	// A second Go client, for broadcast.
+	// A second Go client, for broadcast, with a handler for one topic too
+	// (socket-ipc's 'message.TOPIC').
 	g2 := newGoClient(t, sock)
+	onlyMsgs := make(chan recvd, 4)
+	if err := g2.c.Handle("only", func(m *ipc.Message) { onlyMsgs <- recvd{topic: m.Topic, data: bytes.Clone(m.Data)} }); err != nil {
+		t.Fatal(err)
+	}
 	g2.connect(t)
 	id2 := node.event("connection").ClientID
 	for i, v := range interopValues {
@@ -870,6 +886,12 @@ func TestInteropGoClientNodeServer(t *testing.T) {
 	node.do(map[string]any{"op": "send", "topic": "only", "message": 2, "clientId": id2})
 	if m := g2.message(t); m.topic != "only" || string(m.data) != "2" {
 		t.Errorf("second Go client got %q %s, want only 2", m.topic, m.data)
+	}
+	if m := waitChan(t, onlyMsgs, "the 'only' handler"); m.topic != "only" || string(m.data) != "2" {
+		t.Errorf("the 'only' handler got %q %s", m.topic, m.data)
+	}
+	if n := len(onlyMsgs); n != 0 {
+		t.Errorf("the 'only' handler got %d messages on other topics", n)
 	}
 	if n := len(g.msgs); n != 0 {
 		t.Errorf("the first Go client got %d messages sent to the second", n)
@@ -1126,4 +1148,81 @@ func TestInteropNodeClientOnHub(t *testing.T) {
 	}
 	a.noErrors()
 	b.noErrors()
+}
+
+// TestInteropGoClientDecodeError: bad bytes from a Node server close the Go
+// client's connection with a DecodeError; the client reconnects and works.
+func TestInteropGoClientDecodeError(t *testing.T) {
+	sock := filepath.Join(testenv.ShortDir(t), "n.sock")
+	node := startNode(t, "server", sock, nil)
+	node.event("listening")
+	g := newGoClient(t, sock, ipc.WithReconnectDelay(0, 0))
+	g.connect(t)
+	waitChan(t, g.connects, "the connect hook")
+	id := node.event("connection").ClientID
+
+	node.do(map[string]any{"op": "raw", "clientId": id, "chunks": [][]byte{[]byte("{\"topic\":oops}\x00\x00")}})
+	err := waitChan(t, g.errs, "the decode error")
+	if !errors.Is(err, ipc.ErrDecode) {
+		t.Errorf("bad bytes from the server: %v, want ErrDecode", err)
+	}
+	if err := waitChan(t, g.gone, "the disconnect hook"); !errors.Is(err, ipc.ErrDecode) {
+		t.Errorf("disconnect reason %v, want ErrDecode", err)
+	}
+	waitChan(t, g.connects, "the reconnect")
+	id2 := node.event("connection").ClientID
+	node.do(map[string]any{"op": "send", "topic": "fine", "message": true, "clientId": id2})
+	if m := g.message(t); m.topic != "fine" || string(m.data) != "true" {
+		t.Errorf("after reconnecting the Go client got %q %s", m.topic, m.data)
+	}
+}
+
+// TestInteropCodec: socket-ipc's transcoder option is the Codec of the
+// Server and Client; both ends of a native connection use the same one. The
+// socket-ipc wire itself is JSON (as socket-ipc's default transcoder).
+func TestInteropCodec(t *testing.T) {
+	addr := filepath.Join(testenv.ShortDir(t), "c.sock")
+	got := make(chan map[string]any, 1)
+	srv, err := ipc.NewServer(ipc.ServerConfig{Codec: codec.CBOR})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	srv.Handle("t", func(m *ipc.Message) {
+		var v map[string]any
+		if err := m.Decode(&v); err != nil {
+			t.Errorf("Decode: %v", err)
+		}
+		if json.Valid(m.Data) {
+			t.Errorf("payload %q is JSON, want CBOR", m.Data)
+		}
+		got <- v
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), interopWait)
+	defer cancel()
+	if err := srv.Listen(ctx, addr); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ipc.Dial(ctx, addr, ipc.WithCodec(codec.CBOR))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Send(ctx, "t", map[string]any{"k": "v"}); err != nil {
+		t.Fatal(err)
+	}
+	if v := waitChan(t, got, "the CBOR message"); v["k"] != "v" {
+		t.Errorf("server decoded %v", v)
+	}
+	if _, err := ipc.NewClient(addr, ipc.WithWire(ipc.SocketIPC), ipc.WithCodec(codec.CBOR)); err == nil {
+		t.Error("a socket-ipc client with a non-JSON codec was accepted")
+	}
+}
+
+// TestInteropDefaults: the documented socket-ipc defaults (retryDelay 1000 ms,
+// reconnectDelay 100 ms as socket-ipc's docs say; its code uses 1000).
+func TestInteropDefaults(t *testing.T) {
+	if ipc.DefaultRetryDelay != time.Second || ipc.DefaultReconnectDelay != 100*time.Millisecond {
+		t.Errorf("defaults: retry %v, reconnect %v; want 1s and 100ms", ipc.DefaultRetryDelay, ipc.DefaultReconnectDelay)
+	}
 }
