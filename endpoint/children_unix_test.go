@@ -68,6 +68,31 @@ func runChild(role string) int {
 		c.Close()
 		l.Close()
 		return 0
+	case "activated-all", "activated-first":
+		// Collect the sockets named "web" and serve our pid on them until
+		// stdin closes.
+		var ls []net.Listener
+		if role == "activated-all" {
+			var err error
+			if ls, err = ListenAll(ctx, "systemd:web"); err != nil {
+				fmt.Println("err", err)
+				return 1
+			}
+			fmt.Println(len(ls), "listeners")
+		} else {
+			l, err := Listen(ctx, "systemd:web")
+			if err != nil {
+				fmt.Println("err", err)
+				return 1
+			}
+			ls = []net.Listener{l}
+			fmt.Println("1 listener")
+		}
+		for _, l := range ls {
+			go servePID(l)
+		}
+		io.Copy(io.Discard, os.Stdin)
+		return 0
 	case "dialer":
 		// Connect, then wait for the server to close the connection.
 		c, err := Dial(ctx, addr)
@@ -105,6 +130,13 @@ func startChild(t *testing.T, role string, env []string, extra ...*os.File) *chi
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), append([]string{childEnv + "=" + role}, env...)...)
+	return startCmd(t, cmd, extra...)
+}
+
+// startCmd starts cmd, a re-run of the test binary in some role, with extra
+// descriptors from 3 on.
+func startCmd(t *testing.T, cmd *exec.Cmd, extra ...*os.File) *child {
+	t.Helper()
 	cmd.ExtraFiles = extra
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
