@@ -158,21 +158,39 @@ func sendFor(ctx context.Context, d time.Duration, send func() error) (int64, er
 	return sent, nil
 }
 
-// dialClients connects n clients to p.Addr.
+// dialConcurrency bounds the dials in flight when a worker connects many
+// clients.
+const dialConcurrency = 32
+
+// dialClients connects n clients to p.Addr, a few at a time.
 func dialClients(ctx context.Context, p bench.Params, n int, extra ...ipc.Option) ([]*ipc.Client, error) {
 	wire, cdc, _ := sbWire(p)
 	opts := append([]ipc.Option{ipc.WithWire(wire), ipc.WithCodec(cdc),
 		ipc.WithRetryDelay(10*time.Millisecond, 50*time.Millisecond)}, extra...)
-	clients := make([]*ipc.Client, 0, n)
-	for range n {
-		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		c, err := ipc.Dial(dctx, p.Addr, opts...)
-		cancel()
-		if err != nil {
+	clients := make([]*ipc.Client, n)
+	errs := make([]error, n)
+	sem := make(chan struct{}, dialConcurrency)
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+			defer cancel()
+			c, err := ipc.Dial(dctx, p.Addr, opts...)
+			if err != nil {
+				errs[i] = fmt.Errorf("client %d of %d: %w", i+1, n, err)
+				return
+			}
+			clients[i] = c
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil { // the first says enough; the others likely say the same
 			closeClients(clients)
-			return nil, fmt.Errorf("client %d of %d: %w", len(clients)+1, n, err)
+			return nil, err
 		}
-		clients = append(clients, c)
 	}
 	return clients, nil
 }
@@ -180,7 +198,9 @@ func dialClients(ctx context.Context, p bench.Params, n int, extra ...ipc.Option
 func closeClients(cs []*ipc.Client) {
 	var wg sync.WaitGroup
 	for _, c := range cs {
-		wg.Go(func() { c.Close() })
+		if c != nil {
+			wg.Go(func() { c.Close() })
+		}
 	}
 	wg.Wait()
 }

@@ -150,6 +150,8 @@ type Worker struct {
 	stopCh   chan struct{} // closed on "stop" or stdin EOF
 	rssCh    chan struct{} // one value per "rss"
 	markCh   chan int64    // one value per "mark N"
+	heapProf string        // prefix of heap profiles written by SendRSS; "" for none
+	heapN    int
 	reported bool
 }
 
@@ -174,10 +176,19 @@ func (w *Worker) Event(name string) { w.write(line{Event: name}) }
 // connected and subscribed (clients; addr empty).
 func (w *Worker) Ready(addr string) { w.write(line{Event: "ready", Addr: addr}) }
 
-// SendRSS reports the worker's resident memory after a full GC.
+// SendRSS reports the worker's resident memory after a full GC. When the
+// worker profiles (--cpuprofile), it also writes a heap profile beside the
+// CPU profile, named after it with ".heapN" for the N-th report.
 func (w *Worker) SendRSS() {
 	runtime.GC()
 	debug.FreeOSMemory()
+	if w.heapProf != "" {
+		if f, err := os.Create(fmt.Sprintf("%s.heap%d", w.heapProf, w.heapN)); err == nil {
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+		w.heapN++
+	}
 	w.write(line{Event: "rss", RSS: RSS()})
 }
 
@@ -263,6 +274,7 @@ func RunWorker(ctx context.Context, args []string, in io.Reader, out io.Writer, 
 		rssCh:  make(chan struct{}, 1),
 		markCh: make(chan int64, 1),
 	}
+	w.heapProf = strings.TrimSuffix(p.CPUProf, ".prof")
 	go w.readCommands(in)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
