@@ -211,6 +211,9 @@ func canonHost(s, host string) (string, error) {
 	if strings.Contains(host, ":") || strings.Contains(host, "%") {
 		return "", bad(s, "the host "+strconv.Quote(host)+" is not a valid IPv6 address")
 	}
+	if strings.Trim(host, "0123456789.") == "" {
+		return "", bad(s, "the host "+strconv.Quote(host)+" is not a valid IPv4 address (four numbers 0-255 without leading zeros)")
+	}
 	if len(host) > 253 {
 		return "", bad(s, "the host name is longer than 253 bytes")
 	}

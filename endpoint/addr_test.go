@@ -98,6 +98,8 @@ func TestParseAddrInvalid(t *testing.T) {
 		{"[fe80::1%a b]:80", "zone"},
 		{"[zz::1]:80", "not a valid IPv6"},
 		{"ex ample.com:80", "not an IP address or a host name"},
+		{"127.000.0.1:80", "not a valid IPv4"},
+		{"1.2.3:80", "not a valid IPv4"},
 		{"-bad.com:80", "not an IP address or a host name"},
 		{"a..b:80", "not an IP address or a host name"},
 		{strings.Repeat("a", 254) + ":80", "longer than 253"},

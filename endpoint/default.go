@@ -22,7 +22,13 @@ func DefaultAddr() string {
 	if s := os.Getenv(EnvAddr); s != "" {
 		return s
 	}
-	return filepath.Join(runtimeDir(), DefaultSocketName)
+	path := filepath.Join(runtimeDir(), DefaultSocketName)
+	if !unixSupported {
+		// A Windows path (C:\...) only parses with the scheme; Listen then
+		// reports ErrNotSupported rather than a parse error.
+		return "unix:" + path
+	}
+	return path
 }
 
 // RuntimeDir returns the directory for switchboard's sockets:

@@ -16,8 +16,13 @@ func Dial(ctx context.Context, addr string) (net.Conn, error) {
 	return DialAddr(ctx, a)
 }
 
-// DialAddr is Dial on a parsed address.
+// DialAddr is Dial on a parsed address. An Addr built by hand is checked as
+// ParseAddr would check its String.
 func DialAddr(ctx context.Context, a Addr) (net.Conn, error) {
+	a, err := recheck(a)
+	if err != nil {
+		return nil, err
+	}
 	switch a.Kind {
 	case Unix:
 		if !unixSupported {
@@ -31,8 +36,6 @@ func DialAddr(ctx context.Context, a Addr) (net.Conn, error) {
 	case FD, Activated:
 		return nil, &OpError{Op: "dial", Addr: a.String(), Err: ErrNotSupported,
 			Detail: "fd: and activation addresses name listening sockets handed to this process; dial the address they are bound to"}
-	default:
-		return nil, &AddrError{Addr: a.String(), Reason: "the Addr has no valid Kind; " + allowed}
 	}
 	var d net.Dialer
 	c, err := d.DialContext(ctx, a.Network(), a.dialString())

@@ -80,6 +80,9 @@ func ListenAll(ctx context.Context, addr string) ([]net.Listener, error) {
 // on Close, if the path still names the socket it created. The lock file stays
 // while the socket exists and is removed with it.
 //
+// The probe is a real connection: a running server sees it accepted and
+// closed at once, without a byte sent.
+//
 // For the per-user directory of DefaultAddr under the temporary directory,
 // Listen refuses (ErrInsecureDir) a directory that is not owned by the user or
 // is open to others.
@@ -107,8 +110,13 @@ func (lc *ListenConfig) ListenAll(ctx context.Context, addr string) ([]net.Liste
 	return lc.ListenAllAddr(ctx, a)
 }
 
-// ListenAddr is Listen on a parsed address.
+// ListenAddr is Listen on a parsed address. An Addr built by hand is checked
+// as ParseAddr would check its String.
 func (lc *ListenConfig) ListenAddr(ctx context.Context, a Addr) (net.Listener, error) {
+	a, err := recheck(a)
+	if err != nil {
+		return nil, err
+	}
 	if a.Kind == Activated {
 		ls, err := lc.ListenAllAddr(ctx, a)
 		if err != nil {
@@ -139,8 +147,21 @@ func (lc *ListenConfig) ListenAddr(ctx context.Context, a Addr) (net.Listener, e
 	return nil, &AddrError{Addr: a.String(), Reason: "the Addr has no valid Kind; " + allowed}
 }
 
+// recheck parses a.String() again, so that an Addr built by hand (an empty
+// path, a negative descriptor) is held to the rules of ParseAddr.
+func recheck(a Addr) (Addr, error) {
+	if a.Kind < Unix || a.Kind > Activated {
+		return Addr{}, &AddrError{Addr: a.String(), Reason: "the Addr has no valid Kind (" + a.Kind.String() + "); " + allowed}
+	}
+	return ParseAddr(a.String())
+}
+
 // ListenAllAddr is ListenAll on a parsed address.
 func (lc *ListenConfig) ListenAllAddr(ctx context.Context, a Addr) ([]net.Listener, error) {
+	a, err := recheck(a)
+	if err != nil {
+		return nil, err
+	}
 	if a.Kind != Activated {
 		l, err := lc.ListenAddr(ctx, a)
 		if err != nil {

@@ -256,8 +256,8 @@ func (l *unixListener) SetUnlinkOnClose(unlink bool) {
 }
 
 // Close stops listening and removes the socket file if it is still ours. It
-// takes the path's lock so that a process starting on the same path at that
-// moment cannot have its new socket removed.
+// checks and removes under the path's lock, so that the new socket of a
+// process starting on the same path at that moment is never removed.
 func (l *unixListener) Close() error {
 	l.mu.Lock()
 	first, unlink := !l.closed, l.unlink
@@ -266,10 +266,12 @@ func (l *unixListener) Close() error {
 	if !first || !unlink {
 		return l.UnixListener.Close()
 	}
+	// Stop accepting first: a process starting on the path from now on finds
+	// a stale socket and may replace it, which the inode check below notices.
+	err := l.UnixListener.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), closeLockTimeout)
 	defer cancel()
 	lk, lerr := lockfile.Acquire(ctx, l.lockPath, l.lockPerm)
-	err := l.UnixListener.Close()
 	removed := false
 	if now, serr := os.Lstat(l.path); serr == nil && os.SameFile(l.created, now) {
 		removed = os.Remove(l.path) == nil

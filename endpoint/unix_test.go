@@ -593,3 +593,37 @@ func TestNilListenConfig(t *testing.T) {
 	}
 	l.Close()
 }
+
+func TestHandBuiltAddrChecked(t *testing.T) {
+	var lc ListenConfig
+	for _, a := range []Addr{
+		{},
+		{Kind: Unix},
+		{Kind: Unix, Path: "@x"},
+		{Kind: Abstract},
+		{Kind: TCP, Port: "99999"},
+		{Kind: TCP, Host: "a b", Port: "80"},
+		{Kind: FD, FD: -1},
+		{Kind: Activated, Name: "a:b"},
+		{Kind: 99},
+	} {
+		if _, err := lc.ListenAddr(context.Background(), a); !errors.Is(err, ErrBadAddr) {
+			t.Errorf("ListenAddr(%+v) = %v, want ErrBadAddr", a, err)
+		}
+		if _, err := lc.ListenAllAddr(context.Background(), a); !errors.Is(err, ErrBadAddr) {
+			t.Errorf("ListenAllAddr(%+v) = %v, want ErrBadAddr", a, err)
+		}
+		if _, err := DialAddr(context.Background(), a); !errors.Is(err, ErrBadAddr) {
+			t.Errorf("DialAddr(%+v) = %v, want ErrBadAddr", a, err)
+		}
+	}
+	if _, err := lc.ListenAddr(context.Background(), Addr{Kind: TCP, Host: "127.000.0.1", Port: "0"}); !errors.Is(err, ErrBadAddr) {
+		t.Errorf("ListenAddr with host 127.000.0.1 = %v, want ErrBadAddr", err)
+	}
+	// A hand-built Addr in non-canonical form works.
+	l, err := lc.ListenAddr(context.Background(), Addr{Kind: TCP, Host: "127.0.0.1", Port: "00"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+}
