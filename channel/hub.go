@@ -413,8 +413,17 @@ func (hc *hubConn) attach(id string, patterns []string) bool {
 	hc.s = s
 	data, _ := json.Marshal(h.membersLocked())
 	hc.ctrl = append(hc.ctrl, frame{typ: frameWelcome, data: data})
+	// Subscription request 0 stands for the hello's patterns: acknowledged
+	// once every member has the member list that carries them.
+	helloOK := func() {
+		if h.sessions[id] == s {
+			h.ctrlLocked(s, frame{typ: frameSubOK, seq: 0})
+		}
+	}
 	if changed {
-		h.broadcastMembersLocked(nil)
+		h.broadcastMembersLocked(helloOK)
+	} else {
+		helloOK()
 	}
 	hc.kick()
 	return true

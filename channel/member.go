@@ -130,7 +130,8 @@ func (c *Channel) serve(conn net.Conn) {
 	c.wake = wake
 	c.sendIdx = 0 // resend everything not acknowledged, in order
 	c.ctrl = c.ctrl[:0]
-	clear(c.subReqs) // the hello carried every pattern
+	clear(c.subReqs) // the hello carried every pattern; request 0 stands for it
+	c.subReqs[0] = true
 	c.mackDseq = 0
 	c.members = members
 	hosting := c.hub != nil
