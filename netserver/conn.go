@@ -1,0 +1,186 @@
+package netserver
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Read-deadline modes of a Conn.
+const (
+	modeNone      int32 = iota // no deadline managed by the server
+	modeHandshake              // HandshakeTimeout deadline until HandshakeDone
+	modeIdle                   // IdleTimeout deadline, renewed by reads
+	modeUser                   // the handler set its own read deadline
+)
+
+// A Conn is a connection accepted by a Server. It counts the bytes read and
+// written through it (exactly, also in the server's totals), applies the
+// server's handshake and idle timeouts to reads, and carries the ctx given to
+// the handler. It is safe for concurrent use as a net.Conn is.
+//
+// Calling SetDeadline or SetReadDeadline hands read deadlines over to the
+// caller: the server's handshake and idle timeouts no longer apply to the
+// connection.
+type Conn struct {
+	net.Conn
+
+	srv    *Server
+	id     uint64
+	ctx    context.Context    // set by trackConn
+	cancel context.CancelFunc // set by trackConn; called by Close
+
+	read    atomic.Uint64
+	written atomic.Uint64
+
+	mode      atomic.Int32  // modeNone, modeHandshake, modeIdle or modeUser
+	idle      time.Duration // IdleTimeout
+	slack     time.Duration // idle/8: how stale the deadline may get before a read renews it
+	epoch     time.Time     // accept time: the base of lastRenew
+	lastRenew atomic.Int64  // when the idle deadline was last set, in ns since epoch
+
+	closeOnce sync.Once
+	closeErr  error
+
+	peer peerCache
+}
+
+var _ net.Conn = (*Conn)(nil)
+
+func (s *Server) newConn(rw net.Conn) *Conn {
+	return &Conn{
+		Conn:  rw,
+		srv:   s,
+		id:    s.nextID.Add(1),
+		idle:  s.IdleTimeout,
+		slack: s.IdleTimeout / 8,
+		epoch: time.Now(),
+	}
+}
+
+// ID returns the connection's number, unique within its server and starting
+// at 1 in accept order.
+func (c *Conn) ID() uint64 { return c.id }
+
+// Context returns the ctx given to the handler: it is cancelled when the
+// server's Shutdown or Close starts and when the connection is closed.
+func (c *Conn) Context() context.Context { return c.ctx }
+
+// NetConn returns the wrapped connection, as accepted from the listener.
+// Reading or writing it directly bypasses the counters and timeouts.
+func (c *Conn) NetConn() net.Conn { return c.Conn }
+
+// BytesRead returns the number of bytes read through c so far.
+func (c *Conn) BytesRead() uint64 { return c.read.Load() }
+
+// BytesWritten returns the number of bytes written through c so far.
+func (c *Conn) BytesWritten() uint64 { return c.written.Load() }
+
+// Read reads from the connection, counting the bytes. With IdleTimeout set it
+// first renews the read deadline when more than 1/8 of the timeout passed
+// since the last renewal. A read that fails because the server's deadline
+// passed returns a *TimeoutError.
+func (c *Conn) Read(p []byte) (int, error) {
+	if c.mode.Load() == modeIdle {
+		c.renewIdle()
+	}
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.read.Add(uint64(n))
+		c.srv.bytesRead.Add(uint64(n))
+	}
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		switch c.mode.Load() {
+		case modeHandshake:
+			err = &TimeoutError{Handshake: true, Limit: c.srv.HandshakeTimeout, Err: err}
+		case modeIdle:
+			err = &TimeoutError{Limit: c.idle, Err: err}
+		}
+	}
+	return n, err
+}
+
+// Write writes to the connection, counting the bytes.
+func (c *Conn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if n > 0 {
+		c.written.Add(uint64(n))
+		c.srv.bytesWritten.Add(uint64(n))
+	}
+	return n, err
+}
+
+// Close closes the connection and cancels its ctx. Later calls return the
+// first call's error.
+func (c *Conn) Close() error {
+	c.closeOnce.Do(func() {
+		if c.cancel != nil {
+			c.cancel()
+		}
+		c.closeErr = c.Conn.Close()
+	})
+	return c.closeErr
+}
+
+// SetDeadline sets the read and write deadlines of the wrapped connection
+// and hands read deadlines over to the caller (see Conn).
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.mode.Store(modeUser)
+	return c.Conn.SetDeadline(t)
+}
+
+// SetReadDeadline sets the read deadline of the wrapped connection and hands
+// read deadlines over to the caller (see Conn).
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.mode.Store(modeUser)
+	return c.Conn.SetReadDeadline(t)
+}
+
+// HandshakeDone ends the handshake phase: it clears the HandshakeTimeout
+// deadline and starts the IdleTimeout, if any. Calls after the first, and
+// calls after the handler set its own read deadline, do nothing.
+func (c *Conn) HandshakeDone() {
+	if !c.mode.CompareAndSwap(modeHandshake, modeNone) {
+		return
+	}
+	if c.idle > 0 {
+		c.enterIdle()
+		return
+	}
+	c.Conn.SetReadDeadline(time.Time{})
+}
+
+// startDeadlines applies the server's first read deadline; it runs on the
+// connection's goroutine before Authorize.
+func (c *Conn) startDeadlines() {
+	switch {
+	case c.srv.HandshakeTimeout > 0:
+		c.mode.Store(modeHandshake)
+		c.Conn.SetReadDeadline(time.Now().Add(c.srv.HandshakeTimeout))
+	case c.idle > 0:
+		c.enterIdle()
+	}
+}
+
+func (c *Conn) enterIdle() {
+	now := time.Since(c.epoch)
+	c.lastRenew.Store(int64(now))
+	c.Conn.SetReadDeadline(c.epoch.Add(now + c.idle + c.slack))
+	c.mode.CompareAndSwap(modeNone, modeIdle)
+}
+
+// renewIdle moves the idle deadline to now+idle+slack when the current one
+// was set more than slack ago, so the time left before a read times out is
+// always at least idle while SetReadDeadline runs at most once per slack.
+func (c *Conn) renewIdle() {
+	now := int64(time.Since(c.epoch))
+	last := c.lastRenew.Load()
+	if now-last <= int64(c.slack) || !c.lastRenew.CompareAndSwap(last, now) {
+		return
+	}
+	c.Conn.SetReadDeadline(c.epoch.Add(time.Duration(now) + c.idle + c.slack))
+}
