@@ -34,12 +34,20 @@ type outq struct {
 	conn    net.Conn // nil while detached
 	closed  bool
 	retain  bool
-	limit   int // bound on len(buf)-head; <= 0: unbounded
+	limit   int // bound on len(buf)-head (or len(buf)-sent); <= 0: unbounded
+	// unsentLimit applies limit to the bytes not yet written, and
+	// retainFactor*limit to all bytes held (server sessions: a consumer is
+	// slow when it does not read, not when its acknowledgements lag).
+	unsentLimit bool
 	maxMsgs int // bound on nmsg when > 0
 	nmsg    int // retained MSG frames with a sequence number
 	space   chan struct{}
 	onWrite func(err error) // called once by the writer of a connection that failed
 }
+
+// retainFactor bounds the written but unacknowledged bytes of a server
+// session, as a multiple of its limit.
+const retainFactor = 4
 
 func newOutq(retain bool, limit int) *outq {
 	q := &outq{retain: retain, limit: limit}
@@ -61,8 +69,14 @@ func frameAt(b []byte) (size int, typ wire.Type, seq uint64) {
 // roomLocked reports whether n more bytes (and one more message if msg) fit.
 // q.mu must be held.
 func (q *outq) roomLocked(n int, msg bool) bool {
-	if q.limit > 0 && len(q.buf)-q.head+n > q.limit && len(q.buf) > q.head {
-		return false
+	if q.limit > 0 && len(q.buf) > q.head {
+		if q.unsentLimit {
+			if len(q.buf)-q.sent+n > q.limit || len(q.buf)-q.head+n > retainFactor*q.limit {
+				return false
+			}
+		} else if len(q.buf)-q.head+n > q.limit {
+			return false
+		}
 	}
 	if msg && q.maxMsgs > 0 && q.nmsg >= q.maxMsgs {
 		return false

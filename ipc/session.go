@@ -62,5 +62,6 @@ func newSession(id string, w Wire, limit int) *session {
 	s := &session{id: id, wire: w, subs: make(map[uint64]string)}
 	s.uuid, _ = parseUUID(id)
 	s.q = newOutq(w == Native, limit)
+	s.q.unsentLimit = true
 	return s
 }
