@@ -64,7 +64,7 @@ func TestUnixBacklog(t *testing.T) {
 			}
 		}()
 		for len(conns) < 1000 {
-			c, err := Dial(context.Background(), path)
+			c, err := net.Dial("unix", path) // not Dial, which waits for room
 			if errors.Is(err, syscall.EAGAIN) {
 				break
 			}
@@ -149,4 +149,73 @@ func sockopts(t *testing.T, c net.Conn) map[int]int {
 		}
 	})
 	return m
+}
+
+func TestDialWaitsForRoomInQueue(t *testing.T) {
+	path := filepath.Join(testenv.ShortDir(t), "q.sock")
+	lc := ListenConfig{Backlog: 1}
+	l, err := lc.Listen(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var queued []net.Conn
+	defer func() {
+		for _, c := range queued {
+			c.Close()
+		}
+	}()
+	for {
+		c, err := net.Dial("unix", path)
+		if errors.Is(err, syscall.EAGAIN) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		queued = append(queued, c)
+	}
+	// The queue is full: Dial must wait, not fail.
+	retrying := make(chan struct{}, 1)
+	testHookQueueFull = func() {
+		select {
+		case retrying <- struct{}{}:
+		default:
+		}
+	}
+	defer func() { testHookQueueFull = nil }()
+	dialed := make(chan error, 1)
+	go func() {
+		c, err := Dial(context.Background(), path)
+		if err == nil {
+			c.Close()
+		}
+		dialed <- err
+	}()
+	<-retrying
+	s, err := l.Accept() // make room
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := <-dialed; err != nil {
+		t.Fatalf("Dial with a full queue: %v", err)
+	}
+
+	// With a deadline, a queue that stays full ends the dial.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	for { // refill
+		c, err := net.Dial("unix", path)
+		if errors.Is(err, syscall.EAGAIN) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		queued = append(queued, c)
+	}
+	if _, err := Dial(ctx, path); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Dial on a full queue past its deadline = %v, want DeadlineExceeded", err)
+	}
 }
