@@ -117,3 +117,7 @@ func dialUnix(ctx context.Context, addr string) (net.Conn, error) {
 	var d net.Dialer
 	return d.DialContext(ctx, "unix", addr)
 }
+
+func shortSock(t testing.TB) string {
+	return filepath.Join(testenv.ShortDir(t), "x.sock")
+}
