@@ -94,7 +94,7 @@ func serve(t *testing.T, s *Server, l net.Listener) <-chan error {
 func stopAndCheck(t *testing.T, s *Server, errCh <-chan error) {
 	t.Helper()
 	s.Close()
-	if err := <-errCh; !errors.Is(err, ErrServerClosed) {
+	if err := recv(t, errCh); !errors.Is(err, ErrServerClosed) {
 		t.Errorf("Serve returned %v, want ErrServerClosed", err)
 	}
 }
@@ -200,4 +200,17 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// recv receives from ch, failing the test after 10s so that a broken server
+// fails the test instead of hanging it.
+func recv[T any](t testing.TB, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out waiting on %T", ch)
+		panic("unreachable")
+	}
 }

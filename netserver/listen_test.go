@@ -54,7 +54,7 @@ func TestListenAndServeUnixWithPeer(t *testing.T) {
 	}
 	errCh := listenAndServe(t, s, path)
 	roundTrip(t, dial(t, s.Addr()), "from the same user")
-	p := <-peers
+	p := recv(t, peers)
 	if p.GID != uint32(os.Getgid()) {
 		t.Errorf("peer gid = %d, want %d", p.GID, os.Getgid())
 	}
@@ -65,7 +65,7 @@ func TestListenAndServeUnixWithPeer(t *testing.T) {
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Errorf("Shutdown = %v", err)
 	}
-	if err := <-errCh; !errors.Is(err, ErrServerClosed) {
+	if err := recv(t, errCh); !errors.Is(err, ErrServerClosed) {
 		t.Errorf("ListenAndServe = %v, want ErrServerClosed", err)
 	}
 	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
@@ -85,7 +85,7 @@ func TestPeerOfTCPConnIsNotSupported(t *testing.T) {
 	errCh := listenAndServe(t, s, "tcp:127.0.0.1:0")
 	defer stopAndCheck(t, s, errCh)
 	dial(t, s.Addr())
-	if err := <-errs; !errors.Is(err, endpoint.ErrNotSupported) {
+	if err := recv(t, errs); !errors.Is(err, endpoint.ErrNotSupported) {
 		t.Errorf("Peer() on TCP = %v, want endpoint.ErrNotSupported", err)
 	}
 }

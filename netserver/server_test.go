@@ -40,7 +40,7 @@ func TestServeUnixAndTCP(t *testing.T) {
 
 	s.Close()
 	for _, ch := range []<-chan error{uErr, tErr} {
-		if err := <-ch; !errors.Is(err, ErrServerClosed) {
+		if err := recv(t, ch); !errors.Is(err, ErrServerClosed) {
 			t.Errorf("Serve = %v, want ErrServerClosed", err)
 		}
 	}
@@ -76,9 +76,9 @@ func TestShutdownWaitsAndRefusesNew(t *testing.T) {
 
 	shutErr := make(chan error, 1)
 	go func() { shutErr <- s.Shutdown(context.Background()) }()
-	<-ctxDone // Shutdown closed the listeners before it cancelled the handler's ctx.
+	recv(t, ctxDone) // Shutdown closed the listeners before it cancelled the handler's ctx.
 
-	if err := <-errCh; !errors.Is(err, ErrServerClosed) {
+	if err := recv(t, errCh); !errors.Is(err, ErrServerClosed) {
 		t.Errorf("Serve = %v, want ErrServerClosed", err)
 	}
 	if c2, err := net.Dial("tcp", l.Addr().String()); err == nil {
@@ -95,7 +95,7 @@ func TestShutdownWaitsAndRefusesNew(t *testing.T) {
 	}
 
 	close(release)
-	if err := <-shutErr; err != nil {
+	if err := recv(t, shutErr); err != nil {
 		t.Errorf("Shutdown = %v, want nil", err)
 	}
 	if n := s.Connections(); n != 0 {
@@ -121,7 +121,7 @@ func TestShutdownContextExpires(t *testing.T) {
 	l := listenUnix(t)
 	errCh := serve(t, s, l)
 	dial(t, l.Addr())
-	<-started
+	recv(t, started)
 
 	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 	defer cancel()
@@ -131,14 +131,14 @@ func TestShutdownContextExpires(t *testing.T) {
 	if n := s.Connections(); n != 1 {
 		t.Errorf("Connections() after failed Shutdown = %d, want 1 (left running)", n)
 	}
-	if err := <-errCh; !errors.Is(err, ErrServerClosed) {
+	if err := recv(t, errCh); !errors.Is(err, ErrServerClosed) {
 		t.Errorf("Serve = %v, want ErrServerClosed", err)
 	}
 
 	if err := s.Close(); err != nil {
 		t.Errorf("Close = %v", err)
 	}
-	if err := <-returned; err == nil {
+	if err := recv(t, returned); err == nil {
 		t.Error("handler's Read succeeded after Close, want an error")
 	}
 	if err := s.Shutdown(context.Background()); err != nil {
@@ -175,7 +175,7 @@ func TestCloseEndsConnectionsNow(t *testing.T) {
 	for _, c := range clients {
 		expectEOF(t, c)
 	}
-	if err := <-errCh; !errors.Is(err, ErrServerClosed) {
+	if err := recv(t, errCh); !errors.Is(err, ErrServerClosed) {
 		t.Errorf("Serve = %v, want ErrServerClosed", err)
 	}
 	waitFor(t, "handlers to finish", func() bool { return s.Connections() == 0 })
@@ -213,7 +213,7 @@ func TestMaxConnections(t *testing.T) {
 	}
 
 	extra := dial(t, l.Addr())
-	r := <-rejected
+	r := recv(t, rejected)
 	if !errors.Is(r.err, ErrTooManyConnections) {
 		t.Errorf("OnReject err = %v, want ErrTooManyConnections", r.err)
 	}
@@ -265,7 +265,7 @@ func TestByteCounters(t *testing.T) {
 		roundTrip(t, c, msg[:size/2])
 		roundTrip(t, c, msg[size/2:])
 		c.Close()
-		got := <-closed
+		got := recv(t, closed)
 		if got.read != uint64(size) || got.written != uint64(size) {
 			t.Errorf("size %d: conn counted read %d, written %d", size, got.read, got.written)
 		}
@@ -290,7 +290,7 @@ func TestConnIDsUnique(t *testing.T) {
 	}
 	seen := map[uint64]bool{}
 	for range n {
-		id := <-ids
+		id := recv(t, ids)
 		if id == 0 || seen[id] {
 			t.Fatalf("ID %d is zero or repeated", id)
 		}
@@ -339,7 +339,7 @@ func TestAuthorize(t *testing.T) {
 
 	bad := dial(t, l.Addr())
 	io.WriteString(bad, "n")
-	err := <-rejected
+	err := recv(t, rejected)
 	if !errors.Is(err, ErrUnauthorized) || !errors.Is(err, errDenied) {
 		t.Errorf("OnReject err = %v, want ErrUnauthorized wrapping the Authorize error", err)
 	}
@@ -394,7 +394,7 @@ func TestStopTwiceConcurrently(t *testing.T) {
 			t.Errorf("Close/Shutdown = %v", err)
 		}
 	}
-	if err := <-errCh; !errors.Is(err, ErrServerClosed) {
+	if err := recv(t, errCh); !errors.Is(err, ErrServerClosed) {
 		t.Errorf("Serve = %v", err)
 	}
 	expectEOF(t, c)
