@@ -31,7 +31,7 @@ type proc struct {
 	stderr lockedTail
 }
 
-// lockedTail keeps the last few KiB written to it, for error messages.
+// lockedTail keeps the last 64 KiB or more written to it, for error messages.
 type lockedTail struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
@@ -41,9 +41,9 @@ func (t *lockedTail) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.buf.Write(p)
-	if t.buf.Len() > 8<<10 {
+	if t.buf.Len() > 128<<10 { // room for a goroutine dump (SIGQUIT) of a stuck worker
 		b := t.buf.Bytes()
-		keep := append([]byte(nil), b[len(b)-4<<10:]...)
+		keep := append([]byte(nil), b[len(b)-64<<10:]...)
 		t.buf.Reset()
 		t.buf.Write(keep)
 	}
