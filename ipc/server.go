@@ -225,14 +225,77 @@ func (s *Server) Send(clientID, topic string, msg any) error {
 	if ss == nil {
 		return &BadClientError{ClientID: clientID, Topic: topic, Message: msg}
 	}
-	e, err := s.envelope(topic, msg)
+	b, err := s.cfg.Codec.Marshal(msg)
 	if err != nil {
-		return err
+		return &EncodeError{Topic: topic, Message: msg, Err: err}
 	}
-	if !s.deliver(s.ctx, ss, e) {
+	f := wire.Frame{Type: wire.TypeMsg, Topic: []byte(topic), Payload: b}
+	if err := f.Validate(0); err != nil {
+		return &EncodeError{Topic: topic, Message: msg, Err: err}
+	}
+	if ss.wire == SocketIPC && s.cfg.Codec.Name() != "json" && !json.Valid(b) {
+		return &EncodeError{Topic: topic, Message: msg, Err: errNotJSON}
+	}
+	if !s.deliverDirect(s.ctx, ss, &f) {
 		return fmt.Errorf("%w: client %s", ErrSlowConsumer, ss.id)
 	}
 	return nil
+}
+
+var errNotJSON = errors.New("ipc: payload for a socket-ipc client is not JSON")
+
+// deliverDirect queues a message for one client, encoding it straight into
+// the client's queue.
+func (s *Server) deliverDirect(ctx context.Context, ss *session, f *wire.Frame) bool {
+	q := ss.q
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return false
+	}
+	n := wire.FrameSize(f)
+	if !q.roomLocked(n, false) && !s.fullLocked(ctx, ss, n, string(f.Topic)) {
+		return false // q.mu released
+	}
+	if ss.wire == SocketIPC {
+		q.buf = wire.AppendJSONFrame(q.buf, string(f.Topic), f.Payload)
+	} else {
+		ss.deliverSeq++
+		f.Seq = ss.deliverSeq
+		q.buf = wire.AppendFrame(q.buf, f)
+		q.nmsg++
+	}
+	q.kickLocked()
+	q.mu.Unlock()
+	return true
+}
+
+// fullLocked applies the slow-consumer policy to a full queue. It reports
+// true, with q.mu still held, when there is room now (Block); otherwise it
+// has released q.mu. ss.q.mu must be held.
+func (s *Server) fullLocked(ctx context.Context, ss *session, n int, topic string) bool {
+	q := ss.q
+	policy := s.cfg.SlowConsumer
+	if q.conn == nil {
+		policy = Drop
+	}
+	switch policy {
+	case Block:
+		if err := q.waitRoomLocked(ctx, n, false); err != nil {
+			q.mu.Unlock()
+			return false
+		}
+		return true
+	case Drop:
+		q.mu.Unlock()
+		s.reportErr(fmt.Errorf("%w: message on %q dropped for client %s", ErrSlowConsumer, topic, ss.id))
+		return false
+	default:
+		c := q.conn
+		q.mu.Unlock()
+		s.slowConsumer(ss, c)
+		return false
+	}
 }
 
 // Broadcast sends msg on topic to every client, connected or holding a
@@ -503,27 +566,8 @@ func (s *Server) deliver(ctx context.Context, ss *session, e *envelope) bool {
 		q.mu.Unlock()
 		return false
 	}
-	if !q.roomLocked(len(b), false) {
-		policy := s.cfg.SlowConsumer
-		if q.conn == nil {
-			policy = Drop
-		}
-		switch policy {
-		case Block:
-			if err := q.waitRoomLocked(ctx, len(b), false); err != nil {
-				q.mu.Unlock()
-				return false
-			}
-		case Drop:
-			q.mu.Unlock()
-			s.reportErr(fmt.Errorf("%w: message on %q dropped for client %s", ErrSlowConsumer, e.topic, ss.id))
-			return false
-		default:
-			c := q.conn
-			q.mu.Unlock()
-			s.slowConsumer(ss, c)
-			return false
-		}
+	if !q.roomLocked(len(b), false) && !s.fullLocked(ctx, ss, len(b), e.topic) {
+		return false // q.mu released
 	}
 	start := len(q.buf)
 	q.buf = append(q.buf, b...)
