@@ -21,13 +21,8 @@ func Example() {
 	b, _ := channel.Open("example", channel.WithDir(dir))
 	defer b.Close()
 
-	done := make(chan struct{})
-	b.Subscribe("greetings.*", func(m *channel.Message) {
-		var s string
-		m.Decode(&s)
-		fmt.Println(m.Topic, s)
-		close(done)
-	})
+	got := make(chan *channel.Message, 1)
+	b.Subscribe("greetings.*", func(m *channel.Message) { got <- m })
 
 	b.Connect(ctx) // the first member: b hosts
 	b.Flush(ctx)   // the host knows b's subscription
@@ -36,7 +31,10 @@ func Example() {
 	a.Connect(ctx)
 	fmt.Println("a hosts:", a.Hosting(), "b hosts:", b.Hosting())
 	select {
-	case <-done:
+	case m := <-got:
+		var s string
+		m.Decode(&s)
+		fmt.Println(m.Topic, s)
 	case <-ctx.Done():
 		fmt.Println(ctx.Err())
 	}

@@ -160,6 +160,7 @@ func (c *Channel) serve(conn net.Conn) {
 // readLoop handles frames from the host until the connection fails.
 func (c *Channel) readLoop(r *bufio.Reader) {
 	var f frame
+	mackDue := false
 	for {
 		if err := readFrame(r, &f); err != nil {
 			return
@@ -191,16 +192,17 @@ func (c *Channel) readLoop(r *bufio.Reader) {
 			c.mu.Unlock()
 		case frameMsg:
 			c.deliver(&f)
-			if r.Buffered() == 0 {
-				c.mu.Lock()
-				c.mackDseq = f.dseq
-				c.kickLocked()
-				c.mu.Unlock()
-			} else {
-				c.mu.Lock()
-				c.mackDseq = f.dseq
-				c.mu.Unlock()
-			}
+			c.mu.Lock()
+			c.mackDseq = f.dseq
+			c.mu.Unlock()
+			mackDue = true
+		}
+		// Acknowledge receipt once per batch: when nothing more is buffered.
+		if mackDue && r.Buffered() == 0 {
+			mackDue = false
+			c.mu.Lock()
+			c.kickLocked()
+			c.mu.Unlock()
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -47,13 +48,14 @@ func WithDir(dir string) Option {
 	}
 }
 
-// WithID sets the member id (default: a random UUID v4). Ids must be unique
+// WithID sets the member id (default: a random UUID v4), 1 to 128 bytes of
+// ASCII letters, digits, '_' and '-'. Ids must be unique
 // within a channel; a process that reopens a channel with the id it had
 // resumes its session if the host still keeps it.
 func WithID(id string) Option {
 	return func(o *options) error {
-		if id == "" || len(id) > 128 {
-			return fmt.Errorf("%w: WithID(%q): 1 to 128 bytes", ErrBadOption, id)
+		if id == "" || len(id) > 128 || strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != "" {
+			return fmt.Errorf("%w: WithID(%q): 1 to 128 bytes of [A-Za-z0-9_-]", ErrBadOption, id)
 		}
 		o.id = id
 		return nil
