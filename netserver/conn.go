@@ -37,11 +37,11 @@ type Conn struct {
 	read    atomic.Uint64
 	written atomic.Uint64
 
-	mode      atomic.Int32  // modeNone, modeHandshake, modeIdle or modeUser
-	idle      time.Duration // IdleTimeout
-	slack     time.Duration // idle/8: how stale the deadline may get before a read renews it
-	epoch     time.Time     // accept time: the base of lastRenew
-	lastRenew atomic.Int64  // when the idle deadline was last set, in ns since epoch
+	mode       atomic.Int32               // modeNone, modeHandshake, modeIdle or modeUser
+	idle       time.Duration              // IdleTimeout
+	slack      time.Duration              // idle/8: the deadline is set this much beyond idle, and renewed after half of it
+	renewDue   atomic.Bool                // set by renewTimer: the next read renews the idle deadline
+	renewTimer atomic.Pointer[time.Timer] // fires slack/2 after each renewal; stopped by Close
 
 	closeOnce sync.Once
 	closeErr  error
@@ -58,7 +58,6 @@ func (s *Server) newConn(rw net.Conn) *Conn {
 		id:    s.nextID.Add(1),
 		idle:  s.IdleTimeout,
 		slack: s.IdleTimeout / 8,
-		epoch: time.Now(),
 	}
 }
 
@@ -81,11 +80,11 @@ func (c *Conn) BytesRead() uint64 { return c.read.Load() }
 func (c *Conn) BytesWritten() uint64 { return c.written.Load() }
 
 // Read reads from the connection, counting the bytes. With IdleTimeout set it
-// first renews the read deadline when more than 1/8 of the timeout passed
+// first renews the read deadline if more than 1/16 of the timeout passed
 // since the last renewal. A read that fails because the server's deadline
 // passed returns a *TimeoutError.
 func (c *Conn) Read(p []byte) (int, error) {
-	if c.mode.Load() == modeIdle {
+	if c.mode.Load() == modeIdle && c.renewDue.Load() {
 		c.renewIdle()
 	}
 	n, err := c.Conn.Read(p)
@@ -118,6 +117,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 // first call's error.
 func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
+		if t := c.renewTimer.Load(); t != nil {
+			t.Stop()
+		}
 		if c.cancel != nil {
 			c.cancel()
 		}
@@ -166,21 +168,30 @@ func (c *Conn) startDeadlines() {
 	}
 }
 
+// enterIdle sets the first idle deadline and starts the renewal timer.
 func (c *Conn) enterIdle() {
-	now := time.Since(c.epoch)
-	c.lastRenew.Store(int64(now))
-	c.Conn.SetReadDeadline(c.epoch.Add(now + c.idle + c.slack))
+	c.setIdleDeadline()
 	c.mode.CompareAndSwap(modeNone, modeIdle)
 }
 
-// renewIdle moves the idle deadline to now+idle+slack when the current one
-// was set more than slack ago, so the time left before a read times out is
-// always at least idle while SetReadDeadline runs at most once per slack.
-func (c *Conn) renewIdle() {
-	now := int64(time.Since(c.epoch))
-	last := c.lastRenew.Load()
-	if now-last <= int64(c.slack) || !c.lastRenew.CompareAndSwap(last, now) {
+// setIdleDeadline moves the read deadline to now+idle+slack and arms the
+// timer that marks it due for renewal slack/2 later. A read that finds it not
+// yet due therefore leaves more than idle (idle+slack/2, less the timer's
+// latency) before the deadline, and silence after the last read is cut off
+// between idle and idle+slack. A read pays one atomic load (no clock reading),
+// and SetReadDeadline runs at most once per slack/2.
+func (c *Conn) setIdleDeadline() {
+	c.Conn.SetReadDeadline(time.Now().Add(c.idle + c.slack))
+	if t := c.renewTimer.Load(); t != nil {
+		t.Reset(c.slack / 2)
 		return
 	}
-	c.Conn.SetReadDeadline(c.epoch.Add(time.Duration(now) + c.idle + c.slack))
+	c.renewTimer.Store(time.AfterFunc(c.slack/2, func() { c.renewDue.Store(true) }))
+}
+
+// renewIdle renews the idle deadline if its timer marked it due.
+func (c *Conn) renewIdle() {
+	if c.renewDue.Load() && c.renewDue.CompareAndSwap(true, false) {
+		c.setIdleDeadline()
+	}
 }
