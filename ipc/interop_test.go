@@ -887,6 +887,11 @@ func TestInteropGoClientNodeServer(t *testing.T) {
 	if m := g2.message(t); m.topic != "only" || string(m.data) != "2" {
 		t.Errorf("second Go client got %q %s, want only 2", m.topic, m.data)
 	}
+	// Node sends an empty topic as it is; the Go client reads it as "none".
+	node.do(map[string]any{"op": "send", "topic": "", "message": 3, "clientId": id2})
+	if m := g2.message(t); m.topic != "none" || string(m.data) != "3" {
+		t.Errorf("second Go client got %q %s for an empty topic, want none 3", m.topic, m.data)
+	}
 	if m := waitChan(t, onlyMsgs, "the 'only' handler"); m.topic != "only" || string(m.data) != "2" {
 		t.Errorf("the 'only' handler got %q %s", m.topic, m.data)
 	}
