@@ -44,6 +44,7 @@ func commands() []*command {
 		serveCmd, pubCmd, subCmd, reqCmd, replyCmd,
 		benchCmd,
 		channelCmd,
+		activateCmd,
 	}
 	sort.SliceStable(cmds, func(i, j int) bool { return order(cmds[i].name) < order(cmds[j].name) })
 	return cmds
