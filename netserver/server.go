@@ -185,10 +185,10 @@ func (s *Server) Serve(l net.Listener) error {
 	}
 	tl := &trackedListener{Listener: l}
 	defer tl.Close()
-	if !s.trackListener(tl, true) {
+	if !s.trackListener(tl, track) {
 		return ErrServerClosed
 	}
-	defer s.trackListener(tl, false)
+	defer s.trackListener(tl, untrack)
 
 	attempt := 0
 	for {
@@ -216,7 +216,7 @@ func (s *Server) Serve(l net.Listener) error {
 		attempt = 0
 		s.accepted.Add(1)
 		c := s.newConn(rw)
-		if err := s.trackConn(c, true); err != nil {
+		if err := s.trackConn(c, track); err != nil {
 			rw.Close()
 			s.reject(rw, err)
 			continue
@@ -224,6 +224,12 @@ func (s *Server) Serve(l net.Listener) error {
 		go s.serveConn(c)
 	}
 }
+
+// Arguments of trackListener and trackConn.
+const (
+	track   = true
+	untrack = false
+)
 
 // trackListener adds or removes l from the served listeners. Adding reports
 // whether the server is still up; once Shutdown or Close started it adds
@@ -280,7 +286,7 @@ func (s *Server) reject(c net.Conn, err error) {
 // serveConn runs on the goroutine owned by c's entry in s.activeConn; it
 // removes that entry as its very last act.
 func (s *Server) serveConn(c *Conn) {
-	defer s.trackConn(c, false)
+	defer s.trackConn(c, untrack)
 	defer s.recoverPanic(c, "OnClose")
 	opened := false
 	defer func() {
