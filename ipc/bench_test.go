@@ -190,7 +190,7 @@ func BenchmarkClientToServer(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				if err := c.Send(ctx, "bench", payload); err != nil {
+				if err := c.SendEncoded(ctx, "bench", payload); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -211,7 +211,7 @@ func BenchmarkServerToClient(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				if err := s.Send(id, "bench", payload); err != nil {
+				if err := s.SendEncoded(id, "bench", payload); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -249,7 +249,7 @@ func BenchmarkBroadcast(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				if err := s.Broadcast("bench", payload); err != nil {
+				if err := s.BroadcastEncoded("bench", payload); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -274,7 +274,7 @@ func BenchmarkHubPubSub(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				if err := pub.Send(ctx, "bench.x", payload); err != nil {
+				if err := pub.SendEncoded(ctx, "bench.x", payload); err != nil {
 					b.Fatal(err)
 				}
 			}

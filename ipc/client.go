@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-ipc/switchboard/codec"
@@ -218,6 +219,8 @@ type Client struct {
 	o    clientOptions
 	q    *outq
 	mux  *mux
+
+	lastTopic atomicString // a topic known to be valid
 
 	// under q.mu
 	seq   uint64 // last sequence number given to a message
@@ -768,3 +771,15 @@ func (c *Client) reply(id uint64, payload []byte, errText string) error {
 	c.q.appendFrame(&f)
 	return nil
 }
+
+// atomicString holds a string that is read and written concurrently.
+type atomicString struct{ p atomic.Pointer[string] }
+
+func (a *atomicString) Load() string {
+	if p := a.p.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+func (a *atomicString) Store(s string) { a.p.Store(&s) }

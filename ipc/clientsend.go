@@ -2,6 +2,7 @@ package ipc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -25,13 +26,35 @@ func (c *Client) Send(ctx context.Context, topic string, msg any) error {
 	if err != nil {
 		return &EncodeError{Topic: topic, Message: msg, Err: err}
 	}
-	return c.send(ctx, topic, msg, b)
+	return c.send(ctx, topic, msg, b, false)
 }
 
-func (c *Client) send(ctx context.Context, topic string, msg any, payload []byte) error {
+// SendEncoded is Send for a payload already encoded with the Client's codec
+// (for JSON: one JSON value). It does not copy or keep data after it
+// returns, and on the native hot path it does not allocate.
+func (c *Client) SendEncoded(ctx context.Context, topic string, data []byte) error {
+	topic = normTopic(topic)
+	if c.o.wire == SocketIPC && !json.Valid(data) {
+		return &EncodeError{Topic: topic, Message: data, Err: errNotJSON}
+	}
+	return c.send(ctx, topic, nil, data, true)
+}
+
+// send queues a MSG. When encoded, msg is nil and errors carry payload as
+// their Message (converted only then: the hot path does not allocate).
+func (c *Client) send(ctx context.Context, topic string, msg any, payload []byte, encoded bool) error {
+	orig := func() any {
+		if encoded {
+			return payload
+		}
+		return msg
+	}
 	f := wire.Frame{Type: wire.TypeMsg, Topic: []byte(topic), Payload: payload}
-	if err := f.Validate(c.o.maxFrame); err != nil {
-		return &EncodeError{Topic: topic, Message: msg, Err: err}
+	if c.lastTopic.Load() != topic || len(payload) > 4096 {
+		if err := f.Validate(c.o.maxFrame); err != nil {
+			return &EncodeError{Topic: topic, Message: msg, Err: err}
+		}
+		c.lastTopic.Store(topic)
 	}
 	size := wire.FrameSize(&f)
 	native := c.o.wire == Native
@@ -39,17 +62,17 @@ func (c *Client) send(ctx context.Context, topic string, msg any, payload []byte
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
-		return &SendAfterCloseError{Topic: topic, Message: msg}
+		return &SendAfterCloseError{Topic: topic, Message: orig()}
 	}
 	if q.conn == nil && !q.retain {
 		q.mu.Unlock()
-		return &NoServerError{Topic: topic, Message: msg}
+		return &NoServerError{Topic: topic, Message: orig()}
 	}
 	if err := q.waitRoomLocked(ctx, size, native && q.retain); err != nil {
 		closed := q.closed
 		q.mu.Unlock()
 		if closed {
-			return &SendAfterCloseError{Topic: topic, Message: msg}
+			return &SendAfterCloseError{Topic: topic, Message: orig()}
 		}
 		return fmt.Errorf("%w: %w", ErrQueueFull, err)
 	}

@@ -39,10 +39,10 @@ type outq struct {
 	// retainFactor*limit to all bytes held (server sessions: a consumer is
 	// slow when it does not read, not when its acknowledgements lag).
 	unsentLimit bool
-	maxMsgs int // bound on nmsg when > 0
-	nmsg    int // retained MSG frames with a sequence number
-	space   chan struct{}
-	onWrite func(err error) // called once by the writer of a connection that failed
+	maxMsgs     int // bound on nmsg when > 0
+	nmsg        int // retained MSG frames with a sequence number
+	space       chan struct{}
+	onWrite     func(err error) // called once by the writer of a connection that failed
 }
 
 // retainFactor bounds the written but unacknowledged bytes of a server

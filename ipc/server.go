@@ -34,6 +34,7 @@ type Server struct {
 	addrs     []net.Addr
 
 	sockAll atomic.Pointer[[]*session] // snapshot of sock for hub fan-out
+	closedA atomic.Bool                // closed, readable without mu
 
 	pendMu  sync.Mutex
 	pending map[uint64]*pendingReq // requests forwarded by the hub
@@ -229,12 +230,38 @@ func (s *Server) Send(clientID, topic string, msg any) error {
 	if err != nil {
 		return &EncodeError{Topic: topic, Message: msg, Err: err}
 	}
+	return s.sendTo(ss, topic, msg, b, false)
+}
+
+// SendEncoded is Send for a payload already encoded with the server's codec.
+// It does not keep data after it returns.
+func (s *Server) SendEncoded(clientID, topic string, data []byte) error {
+	topic = normTopic(topic)
+	if s.isClosed() {
+		return &SendAfterCloseError{Topic: topic, Message: data}
+	}
+	ss := s.lookup(clientID)
+	if ss == nil {
+		return &BadClientError{ClientID: clientID, Topic: topic, Message: data}
+	}
+	return s.sendTo(ss, topic, nil, data, true)
+}
+
+// sendTo queues a message for one client. When encoded, msg is nil and
+// errors carry b as their Message.
+func (s *Server) sendTo(ss *session, topic string, msg any, b []byte, encoded bool) error {
+	orig := func() any {
+		if encoded {
+			return b
+		}
+		return msg
+	}
 	f := wire.Frame{Type: wire.TypeMsg, Topic: []byte(topic), Payload: b}
 	if err := f.Validate(0); err != nil {
-		return &EncodeError{Topic: topic, Message: msg, Err: err}
+		return &EncodeError{Topic: topic, Message: orig(), Err: err}
 	}
 	if ss.wire == SocketIPC && s.cfg.Codec.Name() != "json" && !json.Valid(b) {
-		return &EncodeError{Topic: topic, Message: msg, Err: errNotJSON}
+		return &EncodeError{Topic: topic, Message: orig(), Err: errNotJSON}
 	}
 	if !s.deliverDirect(s.ctx, ss, &f) {
 		return fmt.Errorf("%w: client %s", ErrSlowConsumer, ss.id)
@@ -309,6 +336,26 @@ func (s *Server) Broadcast(topic string, msg any) error {
 	if err != nil {
 		return err
 	}
+	s.broadcast(e)
+	return nil
+}
+
+// BroadcastEncoded is Broadcast for a payload already encoded with the
+// server's codec.
+func (s *Server) BroadcastEncoded(topic string, data []byte) error {
+	topic = normTopic(topic)
+	if s.isClosed() {
+		return &SendAfterCloseError{Topic: topic, Message: data}
+	}
+	e, err := s.envelopeOf(topic, data, data)
+	if err != nil {
+		return err
+	}
+	s.broadcast(e)
+	return nil
+}
+
+func (s *Server) broadcast(e *envelope) {
 	for _, ss := range *s.sockAll.Load() {
 		s.deliver(s.ctx, ss, e)
 	}
@@ -321,7 +368,6 @@ func (s *Server) Broadcast(topic string, msg any) error {
 	for _, ss := range all {
 		s.deliver(s.ctx, ss, e)
 	}
-	return nil
 }
 
 // Publish sends msg on topic to the native clients subscribed to a matching
@@ -336,13 +382,32 @@ func (s *Server) Publish(topic string, msg any) error {
 	if err != nil {
 		return err
 	}
-	for _, ss := range s.subs.match(topic) {
+	s.publish(e)
+	return nil
+}
+
+// PublishEncoded is Publish for a payload already encoded with the server's
+// codec.
+func (s *Server) PublishEncoded(topic string, data []byte) error {
+	topic = normTopic(topic)
+	if s.isClosed() {
+		return &SendAfterCloseError{Topic: topic, Message: data}
+	}
+	e, err := s.envelopeOf(topic, data, data)
+	if err != nil {
+		return err
+	}
+	s.publish(e)
+	return nil
+}
+
+func (s *Server) publish(e *envelope) {
+	for _, ss := range s.subs.match(e.topic) {
 		s.deliver(s.ctx, ss, e)
 	}
 	for _, ss := range *s.sockAll.Load() {
 		s.deliver(s.ctx, ss, e)
 	}
-	return nil
 }
 
 // AdoptSession creates a native session for client id (a UUID) with
@@ -434,6 +499,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) begin() {
 	s.mu.Lock()
 	s.closed = true
+	s.closedA.Store(true)
 	s.mu.Unlock()
 }
 
@@ -457,11 +523,7 @@ func (s *Server) finish() {
 	})
 }
 
-func (s *Server) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
-}
+func (s *Server) isClosed() bool { return s.closedA.Load() }
 
 func (s *Server) reportErr(err error) {
 	if s.cfg.OnError != nil {
@@ -473,22 +535,16 @@ func (s *Server) reportErr(err error) {
 }
 
 func (s *Server) lookup(id string) *session {
-	s.mu.Lock()
-	ss := s.sock[id]
-	s.mu.Unlock()
-	if ss != nil {
-		return ss
-	}
 	s.store.mu.Lock()
-	ss = s.store.m[id]
+	ss := s.store.m[id]
 	s.store.mu.Unlock()
-	if ss != nil {
-		ss.mu.Lock()
-		dead := ss.dead
-		ss.mu.Unlock()
-		if dead {
-			return nil
-		}
+	if ss == nil {
+		s.mu.Lock()
+		ss = s.sock[id]
+		s.mu.Unlock()
+	}
+	if ss != nil && ss.deadA.Load() {
+		return nil
 	}
 	return ss
 }
@@ -519,6 +575,10 @@ func (s *Server) envelope(topic string, msg any) (*envelope, error) {
 	if err != nil {
 		return nil, &EncodeError{Topic: topic, Message: msg, Err: err}
 	}
+	return s.envelopeOf(topic, msg, b)
+}
+
+func (s *Server) envelopeOf(topic string, msg any, b []byte) (*envelope, error) {
 	f := wire.Frame{Type: wire.TypeMsg, Topic: []byte(topic), Payload: b}
 	if err := f.Validate(0); err != nil {
 		return nil, &EncodeError{Topic: topic, Message: msg, Err: err}
@@ -608,6 +668,7 @@ func (s *Server) endSession(ss *session) {
 		return
 	}
 	ss.dead = true
+	ss.deadA.Store(true)
 	subs := ss.subs
 	ss.subs = map[uint64]string{}
 	ss.mu.Unlock()

@@ -53,6 +53,7 @@ type session struct {
 	conn       *sconn
 	detachedAt time.Time
 	dead       bool
+	deadA      atomic.Bool // dead, readable without mu
 	codecName  string
 
 	track ackTracker // AckAfterDelivery state
