@@ -22,7 +22,7 @@ import (
 //	go test -run '^$' -bench Takeover -benchtime 20x ./channel
 func BenchmarkTakeover(b *testing.B) {
 	dir := testenv.ShortDir(b)
-	ev := newEvents()
+	ev := newEvents(10 * time.Minute)
 	alive := map[string]*child{}
 	spawn := func() {
 		k := startChild(b, ev, dir, "takeover", "SB_CHANNEL_TTL=200ms")

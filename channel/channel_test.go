@@ -423,3 +423,39 @@ func TestWithIDValidated(t *testing.T) {
 		t.Fatalf("ID() = %q", c.ID())
 	}
 }
+
+// TestHostSurvivesBadPeers: connections that send garbage, a frame that is
+// too large, or no hello are closed; the members keep working.
+func TestHostSurvivesBadPeers(t *testing.T) {
+	dir := testenv.ShortDir(t)
+	a := open(t, dir, "bad-peer")
+	b := open(t, dir, "bad-peer")
+	got := newCollector()
+	b.Subscribe("x", got.handle)
+	connect(t, a)
+	connect(t, b)
+	flush(t, b)
+	for _, junk := range [][]byte{
+		[]byte("GET / HTTP/1.1\r\n\r\n"),
+		{0x7f, 0xff, 0xff, 0xff},
+		appendFrame(nil, &frame{typ: framePub, id: "x", seq: 1, topic: "x"}), // pub before hello
+	} {
+		conn, err := net.Dial("unix", a.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.Write(junk)
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := conn.Read(make([]byte, 1)); err == nil {
+			t.Errorf("host answered %q", junk)
+		} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Errorf("host kept the connection that sent %q open", junk)
+		}
+		conn.Close()
+	}
+	a.Publish(context.Background(), "x", "still here")
+	flush(t, a)
+	if m := got.waitN(t, 1)[0]; string(m.Data) != `"still here"` {
+		t.Fatalf("got %s", m.Data)
+	}
+}

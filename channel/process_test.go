@@ -188,6 +188,7 @@ func childMain() int {
 // child is a member process run by a test.
 type child struct {
 	t     testing.TB
+	ev    *events
 	id    string
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
@@ -197,6 +198,8 @@ type child struct {
 
 // events collects the asynchronous lines of every child of a test.
 type events struct {
+	deadline time.Time // no wait of the test goes beyond it
+
 	mu    sync.Mutex
 	hosts []string // ids, in the order "host" lines arrived
 	pings []ping
@@ -209,7 +212,15 @@ type ping struct {
 	from, to string
 }
 
-func newEvents() *events { return &events{wake: make(chan struct{}, 1)} }
+// newEvents bounds every wait of the test to d from now.
+func newEvents(d time.Duration) *events {
+	return &events{deadline: time.Now().Add(d), wake: make(chan struct{}, 1)}
+}
+
+// until returns a timer channel for d, or for the test's deadline if sooner.
+func (e *events) until(d time.Duration) <-chan time.Time {
+	return time.After(min(d, time.Until(e.deadline)))
+}
 
 func (e *events) kick() {
 	select {
@@ -222,7 +233,7 @@ func (e *events) kick() {
 // deadline passes.
 func (e *events) waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.After(d)
+	deadline := e.until(d)
 	for {
 		e.mu.Lock()
 		ok := cond()
@@ -260,7 +271,7 @@ func startChild(t testing.TB, ev *events, dir, name string, env ...string) *chil
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	c := &child{t: t, cmd: cmd, stdin: stdin, lines: make(chan string, 64), dead: make(chan struct{})}
+	c := &child{t: t, ev: ev, cmd: cmd, stdin: stdin, lines: make(chan string, 64), dead: make(chan struct{})}
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		<-c.dead
@@ -299,7 +310,7 @@ func startChild(t testing.TB, ev *events, dir, name string, env ...string) *chil
 	}()
 	select {
 	case c.id = <-idc:
-	case <-time.After(20 * time.Second):
+	case <-ev.until(20 * time.Second):
 		t.Fatal("child did not start")
 	}
 	return c
@@ -325,7 +336,7 @@ func (c *child) expect(word string) []string {
 		return f
 	case <-c.dead:
 		c.t.Fatalf("child %s exited waiting for %q", c.id, word)
-	case <-time.After(30 * time.Second):
+	case <-c.ev.until(30 * time.Second):
 		c.t.Fatalf("child %s: no %q", c.id, word)
 	}
 	return nil
@@ -340,7 +351,7 @@ func (c *child) kill() {
 // moment; exactly one hosts and all ten are members of that one host.
 func TestElectionManyProcesses(t *testing.T) {
 	dir := testenv.ShortDir(t)
-	ev := newEvents()
+	ev := newEvents(50 * time.Second)
 	var kids []*child
 	for range 10 {
 		kids = append(kids, startChild(t, ev, dir, "elect"))
@@ -377,7 +388,7 @@ func TestElectionManyProcesses(t *testing.T) {
 // otherwise).
 func TestChaosHostKilled(t *testing.T) {
 	dir := testenv.ShortDir(t)
-	ev := newEvents()
+	ev := newEvents(55 * time.Second) // the whole test stays under a minute
 	alive := map[string]*child{}
 	var order []string
 	for range 6 {
@@ -457,7 +468,7 @@ func waitTraffic(t *testing.T, alive map[string]*child) {
 	for _, k := range alive {
 		k.send("count")
 		n0, _ := strconv.Atoi(k.expect("count")[1])
-		deadline := time.Now().Add(20 * time.Second)
+		deadline := time.Now().Add(min(20*time.Second, time.Until(k.ev.deadline)))
 		for {
 			k.send("count")
 			n, _ := strconv.Atoi(k.expect("count")[1])

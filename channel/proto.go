@@ -94,6 +94,9 @@ func readFrame(r *bufio.Reader, f *frame) error {
 		}
 		fields[i], b = b[:l:l], b[l:]
 	}
+	if len(b) != 0 {
+		return errors.New("channel: trailing bytes in frame")
+	}
 	f.id, f.topic, f.reply = string(fields[0]), string(fields[1]), string(fields[2])
 	f.data = fields[3]
 	return nil
