@@ -298,3 +298,90 @@ func TestActivateErrors(t *testing.T) {
 		t.Errorf("failed launches left %s behind: %v", free, err)
 	}
 }
+
+// waitSocket polls, with a deadline, until a launcher has bound path.
+func waitSocket(t *testing.T, path string) {
+	t.Helper()
+	deadline := time.Now().Add(cliWait)
+	for {
+		if fi, err := os.Stat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s was not bound within %v", path, cliWait)
+		}
+		time.Sleep(10 * time.Millisecond) // polling another process's bind, with a deadline
+	}
+}
+
+// TestActivateServeSystemd runs "switchboard serve -l systemd:hub" under the
+// real systemd-socket-activate: the subscriber's connection is the one that
+// starts the hub, and it is served, not lost.
+func TestActivateServeSystemd(t *testing.T) {
+	sa := testenv.Program(t, "systemd-socket-activate")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(testenv.ShortDir(t), "hub.sock")
+	hub := exec.Command(sa, "-l", p, "--fdname=hub", "-E", envRunMain+"=1", "-E", "GORACE=atexit_sleep_ms=0",
+		"--", exe, "serve", "-l", "systemd:hub")
+	var hubErr strings.Builder
+	hub.Stderr = &lockedBuilder{b: &hubErr}
+	hub.WaitDelay = 5 * time.Second
+	if err := hub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		hub.Process.Kill() // systemd-socket-activate execs the hub: this is the hub
+		hub.Wait()
+		if t.Failed() {
+			t.Logf("hub stderr:\n%s", hub.Stderr.(*lockedBuilder).String())
+		}
+	})
+	waitSocket(t, p)
+	sub := startCLI(t, nil, "sub", "-a", p, "-n", "1", "--timeout", "20s", "news")
+	sub.waitStderr("subscribed")
+	pubOK(t, "-a", p, "news", `"activated"`)
+	sub.expectExit(exitOK)
+	expectLines(t, sub, `{"topic":"news","message":"activated"}`)
+}
+
+type lockedBuilder struct {
+	mu sync.Mutex
+	b  *strings.Builder
+}
+
+func (l *lockedBuilder) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuilder) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestActivateServeLauncher is the same with "switchboard activate" as the
+// launcher and the activation:NAME address form: whichever manager started it.
+func TestActivateServeLauncher(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(testenv.ShortDir(t), "hub.sock")
+	l := startActivate(t, "-l", p, "--fdname=hub", "-E", envRunMain+"=1", "-E", "GORACE=atexit_sleep_ms=0",
+		"--", exe, "serve", "-l", "activation:hub")
+	l.waitLine("listening on " + p)
+	sub := startCLI(t, nil, "sub", "-a", p, "-n", "1", "--timeout", "20s", "news")
+	sub.waitStderr("subscribed")
+	pubOK(t, "-a", p, "news", `"via switchboard activate"`)
+	sub.expectExit(exitOK)
+	expectLines(t, sub, `{"topic":"news","message":"via switchboard activate"}`)
+	l.cmd.Process.Signal(syscall.SIGTERM)
+	if code := l.exitCode(); code != exitOK {
+		t.Errorf("launcher exit status %d after SIGTERM, want the hub's 0", code)
+	}
+}
