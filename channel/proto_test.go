@@ -37,7 +37,7 @@ func TestReadFrameLimits(t *testing.T) {
 		"short":     {0, 0, 0, 3, 1, 2, 3},
 		"truncated": append([]byte{0, 0, 0, 40}, make([]byte, 40)...)[:30],
 		"bad field": append([]byte{0, 0, 0, 34}, append(make([]byte, 18), 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)...),
-		"trailing": append([]byte{0, 0, 0, 38}, append(make([]byte, 34), 0xff, 0xff, 0xff, 0xff)...),
+		"trailing":  append([]byte{0, 0, 0, 38}, append(make([]byte, 34), 0xff, 0xff, 0xff, 0xff)...),
 	} {
 		var fr frame
 		if err := readFrame(bufio.NewReader(bytes.NewReader(b)), &fr); err == nil {
