@@ -21,9 +21,11 @@ func isTemporary(err error) bool {
 	if errors.Is(err, net.ErrClosed) {
 		return false
 	}
-	for _, errno := range temporaryErrnos {
-		if errors.Is(err, errno) {
-			return true
+	for _, list := range [][]error{temporaryErrnos, platformTemporaryErrnos} {
+		for _, errno := range list {
+			if errors.Is(err, errno) {
+				return true
+			}
 		}
 	}
 	var ne net.Error

@@ -460,3 +460,36 @@ func TestNonTemporaryAcceptErrorEndsServe(t *testing.T) {
 	expectEOF(t, l.Dial())
 	stopAndCheck(t, s, errCh)
 }
+
+func TestShutdownWaitsForOnClose(t *testing.T) {
+	inOnClose := make(chan int, 1)
+	release := make(chan struct{})
+	s := &Server{
+		Handler: echo,
+		OnClose: func(*Conn) {
+			inOnClose <- 0
+			<-release
+		},
+	}
+	l := newPipeListener()
+	errCh := serve(t, s, l)
+	roundTrip(t, l.Dial(), "x")
+	shutErr := make(chan error, 1)
+	go func() { shutErr <- s.Shutdown(context.Background()) }()
+	recv(t, inOnClose) // echo returned on the cancelled ctx
+	select {
+	case err := <-shutErr:
+		t.Fatalf("Shutdown returned %v while OnClose ran", err)
+	default:
+	}
+	if n := s.Connections(); n != 1 {
+		t.Errorf("Connections() in OnClose = %d, want 1", n)
+	}
+	close(release)
+	if err := recv(t, shutErr); err != nil || s.Connections() != 0 {
+		t.Errorf("Shutdown = %v, Connections = %d; want nil, 0", err, s.Connections())
+	}
+	if err := recv(t, errCh); !errors.Is(err, ErrServerClosed) {
+		t.Errorf("Serve = %v", err)
+	}
+}
