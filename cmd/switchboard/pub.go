@@ -125,8 +125,8 @@ type clientFlags struct {
 // register adds -a, and --wire and --timeout where the command has them
 // (timeout > 0 registers --timeout with that default).
 func (cf *clientFlags) register(fs *flag.FlagSet, timeout time.Duration) {
-	fs.StringVar(&cf.addr, "a", "", "hub `ADDR`ess (default $SWITCHBOARD_ADDR, else the per-user default socket)")
-	fs.Var(&cf.wire, "wire", "wire protocol: native or socket-ipc (`native|socket-ipc`)")
+	fs.StringVar(&cf.addr, "a", "", addrUsage)
+	fs.Var(&cf.wire, "wire", "speak the `native|socket-ipc` wire (default native)")
 	cf.timeout = timeout
 	if timeout > 0 {
 		fs.DurationVar(&cf.timeout, "timeout", timeout, "give up connecting or waiting for acknowledgements after `DUR`")
@@ -135,8 +135,10 @@ func (cf *clientFlags) register(fs *flag.FlagSet, timeout time.Duration) {
 
 // registerNoWire is register for commands that need the native wire.
 func (cf *clientFlags) registerNoWire(fs *flag.FlagSet) {
-	fs.StringVar(&cf.addr, "a", "", "hub `ADDR`ess (default $SWITCHBOARD_ADDR, else the per-user default socket)")
+	fs.StringVar(&cf.addr, "a", "", addrUsage)
 }
+
+const addrUsage = "connect to the hub at `ADDR` (default $SWITCHBOARD_ADDR, else the per-user default socket)"
 
 // check validates the flags and fills in the default address.
 func (cf *clientFlags) check() error {
@@ -176,6 +178,11 @@ func (cf *clientFlags) dial(ctx context.Context) (*ipc.Client, error) {
 	}
 	if cf.wire.socketIPC {
 		opts = append(opts, ipc.WithWire(ipc.SocketIPC))
+	} else {
+		// Keep what is not acknowledged and send it again after a
+		// reconnect (the hub drops duplicates): a hub restart in the middle
+		// of a stream costs no message.
+		opts = append(opts, ipc.WithQueue(0, 0))
 	}
 	c, err := ipc.Dial(dctx, cf.addr, opts...)
 	if err != nil {

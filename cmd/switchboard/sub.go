@@ -33,8 +33,9 @@ connection after a short detection window (50 ms), so sub waits a little
 longer than that before printing "subscribed".
 
 With -n, sub exits 0 after COUNT messages. With --timeout, it exits 1 when
-DUR passes first. On SIGINT or SIGTERM it exits 0, or 1 when -n was given
-and COUNT was not reached.
+DUR passes first (without -n: when DUR passes). On SIGINT or SIGTERM it
+exits 0, or 1 when -n was given and COUNT was not reached. If the hub goes
+away, sub reconnects and subscribes again.
 
 Examples:
   switchboard sub 'greetings.>'
