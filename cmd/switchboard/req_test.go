@@ -17,8 +17,8 @@ func TestReqTimeout(t *testing.T) {
 	addr, _ := startHub(t)
 	slow := startCLI(t, nil, "reply", "-a", addr, "slow", "--", "sh", "-c", "exec sleep 30")
 	slow.waitStderr("subscribed")
-	code, stdout, stderr := runCLI(t, nil, "req", "-a", addr, "--timeout", "500ms", "slow")
-	if code != exitFailure || stdout != "" || !strings.Contains(stderr, `no reply on "slow" within 500ms`) {
+	code, stdout, stderr := runCLI(t, nil, "req", "-a", addr, "--timeout", "1500ms", "slow")
+	if code != exitFailure || stdout != "" || !strings.Contains(stderr, `no reply on "slow" within 1.5s`) {
 		t.Errorf("req to a slow responder: exit %d, stdout %q, stderr %q; want 1 and a timeout message", code, stdout, stderr)
 	}
 	slow.signal(sigterm)

@@ -24,7 +24,7 @@ func TestSubTimeout(t *testing.T) {
 		t.Errorf("sub with nothing to receive: exit %d, stdout %q, stderr %q; want 1 and a timeout message", code, stdout, stderr)
 	}
 	// One of two arrives: the one is printed, then exit 1.
-	sub := startCLI(t, nil, "sub", "-a", addr, "-n", "2", "--timeout", "2s", "half")
+	sub := startCLI(t, nil, "sub", "-a", addr, "-n", "2", "--timeout", "4s", "half")
 	sub.waitStderr("subscribed")
 	pubOK(t, "-a", addr, "half", `1`)
 	sub.expectExit(exitFailure)
