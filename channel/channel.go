@@ -3,6 +3,7 @@ package channel
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,7 +84,8 @@ type Channel struct {
 	mackDseq uint64        // highest dseq received and not yet acknowledged
 	members  []Member
 	hub      *hub
-	lastSeen map[string]uint64 // origin -> highest seq delivered (de-duplication)
+	inc      uint64            // this Open's incarnation
+	lastSeen map[origin]uint64 // highest seq delivered per origin (de-duplication)
 	requests map[string]chan *Message
 	nextInbx atomic.Uint64
 
@@ -126,11 +128,14 @@ func Open(name string, opts ...Option) (*Channel, error) {
 		subs:     make(map[*Subscription]bool),
 		patterns: make(map[string]int),
 		subReqs:  make(map[uint64]bool),
-		lastSeen: make(map[string]uint64),
+		lastSeen: make(map[origin]uint64),
 		requests: make(map[string]chan *Message),
 		closing:  make(chan struct{}),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	var inc [8]byte
+	rand.Read(inc[:])
+	c.inc = binary.BigEndian.Uint64(inc[:])
 	return c, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -457,5 +458,29 @@ func TestHostSurvivesBadPeers(t *testing.T) {
 	flush(t, a)
 	if m := got.waitN(t, 1)[0]; string(m.Data) != `"still here"` {
 		t.Fatalf("got %s", m.Data)
+	}
+}
+
+// TestReusedID: a new process that reuses a member id starts its sequence
+// numbers again; its messages are not taken for duplicates of the old one's.
+func TestReusedID(t *testing.T) {
+	dir := testenv.ShortDir(t)
+	r := open(t, dir, "reuse")
+	got := newCollector()
+	r.Subscribe("x", got.handle)
+	connect(t, r)
+	flush(t, r)
+	for i := range 2 {
+		w := open(t, dir, "reuse", WithID("worker"))
+		w.Publish(context.Background(), "x", i)
+		connect(t, w)
+		flush(t, w)
+		w.Close()
+	}
+	msgs := got.waitN(t, 2)
+	for i, m := range msgs {
+		if m.From != "worker" || m.Seq != 1 || string(m.Data) != strconv.Itoa(i) {
+			t.Fatalf("message %d = %+v", i, m)
+		}
 	}
 }

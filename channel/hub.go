@@ -29,7 +29,7 @@ type hub struct {
 
 	mu         sync.Mutex
 	sessions   map[string]*session
-	lastRouted map[string]uint64 // origin -> highest seq routed
+	lastRouted map[origin]uint64 // highest seq routed per origin
 	pending    map[pubKey]*item  // routed, not yet delivered everywhere
 	handlers   []hostHandler     // host-resident subscribers
 	conns      map[*hubConn]bool // open connections
@@ -39,9 +39,16 @@ type hub struct {
 	wg         sync.WaitGroup // accept loop and connection goroutines
 }
 
+// origin is one incarnation of a member: its id and the random number its
+// Open drew.
+type origin struct {
+	id  string
+	inc uint64
+}
+
 type pubKey struct {
-	origin string
-	seq    uint64
+	origin
+	seq uint64
 }
 
 type hostHandler struct {
@@ -63,6 +70,7 @@ type delivery struct {
 
 type session struct {
 	id       string
+	inc      uint64 // the incarnation of the member's current or last connection
 	patterns []string
 	queue    []delivery // unacknowledged, in dseq order
 	nextDseq uint64
@@ -77,7 +85,7 @@ func newHub(ttl time.Duration, logger *slog.Logger, adopt []Member, handlers []h
 		ttl:        ttl,
 		logger:     logger,
 		sessions:   make(map[string]*session),
-		lastRouted: make(map[string]uint64),
+		lastRouted: make(map[origin]uint64),
 		pending:    make(map[pubKey]*item),
 		conns:      make(map[*hubConn]bool),
 		handlers:   handlers,
@@ -238,8 +246,9 @@ func (h *hub) ctrlLocked(s *session, f frame) {
 
 // publishLocked routes a publication of session s. h.mu must be held.
 func (h *hub) publishLocked(s *session, f *frame) {
-	key := pubKey{s.id, f.seq}
-	if f.seq <= h.lastRouted[s.id] {
+	o := origin{s.id, s.inc}
+	key := pubKey{o, f.seq}
+	if f.seq <= h.lastRouted[o] {
 		// A resend after a reconnect: routed already. Acknowledge it now if it
 		// was delivered everywhere, else when it is.
 		if h.pending[key] == nil {
@@ -247,8 +256,8 @@ func (h *hub) publishLocked(s *session, f *frame) {
 		}
 		return
 	}
-	h.lastRouted[s.id] = f.seq
-	it := &item{f: frame{typ: frameMsg, id: s.id, seq: f.seq, topic: f.topic, reply: f.reply, data: f.data}}
+	h.lastRouted[o] = f.seq
+	it := &item{f: frame{typ: frameMsg, id: s.id, inc: s.inc, seq: f.seq, topic: f.topic, reply: f.reply, data: f.data}}
 	for _, o := range h.sessions {
 		if o != s && o.matches(f.topic) {
 			h.enqueueLocked(o, it)
@@ -273,8 +282,8 @@ func (h *hub) publishLocked(s *session, f *frame) {
 	h.pending[key] = it
 	it.onDone = func() {
 		delete(h.pending, key)
-		if o := h.sessions[key.origin]; o != nil {
-			h.ctrlLocked(o, frame{typ: frameAck, seq: key.seq})
+		if ps := h.sessions[key.id]; ps != nil && ps.inc == key.inc {
+			h.ctrlLocked(ps, frame{typ: frameAck, seq: key.seq})
 		}
 	}
 }
@@ -335,7 +344,7 @@ func (hc *hubConn) readLoop() {
 	if json.Unmarshal(f.data, &patterns) != nil {
 		return
 	}
-	if !hc.attach(f.id, patterns) {
+	if !hc.attach(f.id, f.inc, patterns) {
 		return
 	}
 	for {
@@ -385,7 +394,7 @@ func (hc *hubConn) readLoop() {
 
 // attach binds the connection to the member's session, resuming it when the
 // host knows the member: everything it has not acknowledged is sent again.
-func (hc *hubConn) attach(id string, patterns []string) bool {
+func (hc *hubConn) attach(id string, inc uint64, patterns []string) bool {
 	h := hc.h
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -408,6 +417,7 @@ func (hc *hubConn) attach(id string, patterns []string) bool {
 		s.expiry.Stop()
 	}
 	s.patterns = patterns
+	s.inc = inc
 	s.conn = hc
 	s.sent = 0
 	hc.s = s

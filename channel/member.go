@@ -101,7 +101,7 @@ func (c *Channel) serve(conn net.Conn) {
 	patterns := c.helloPatternsLocked()
 	c.mu.Unlock()
 	data, _ := json.Marshal(patterns)
-	hello := appendFrame(nil, &frame{typ: frameHello, id: c.id, data: data})
+	hello := appendFrame(nil, &frame{typ: frameHello, id: c.id, inc: c.inc, data: data})
 	conn.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := conn.Write(hello); err != nil {
 		conn.Close()
@@ -222,10 +222,11 @@ func (c *Channel) deliver(f *frame) {
 		return
 	}
 	if f.id != "" {
-		if f.seq <= c.lastSeen[f.id] {
+		o := origin{f.id, f.inc}
+		if f.seq <= c.lastSeen[o] {
 			return
 		}
-		c.lastSeen[f.id] = f.seq
+		c.lastSeen[o] = f.seq
 	}
 	if strings.HasPrefix(f.topic, c.inbox()) {
 		if ch := c.requests[f.topic]; ch != nil {

@@ -16,9 +16,13 @@ import (
 //	u8  flags
 //	u64 seq    (pub, ack, msg: the origin's sequence number; sub/subok: request id)
 //	u64 dseq   (msg, mack: the per-session delivery number)
+//	u64 inc    (hello: the member's incarnation; msg: the origin's)
 //	4 × (u32 length + bytes): id, topic, reply, data
 //
-// id is a member id (hello) or the origin of a message (pub, msg).
+// id is a member id (hello) or the origin of a message (pub, msg). The
+// incarnation is a random number each Open draws: a process that reuses a
+// member id (WithID) starts its sequence numbers again, and (id, inc, seq)
+// still names each publication once.
 const (
 	frameHello   byte = iota + 1 // member → host: id, data = JSON []string patterns
 	frameWelcome                 // host → member: id = host member id, data = JSON members
@@ -42,17 +46,19 @@ var errFrameTooLarge = errors.New("channel: frame too large")
 type frame struct {
 	typ, flags byte
 	seq, dseq  uint64
+	inc        uint64
 	id, topic  string
 	reply      string
 	data       []byte
 }
 
 func appendFrame(dst []byte, f *frame) []byte {
-	n := 2 + 16 + 16 + len(f.id) + len(f.topic) + len(f.reply) + len(f.data)
+	n := 2 + 24 + 16 + len(f.id) + len(f.topic) + len(f.reply) + len(f.data)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(n))
 	dst = append(dst, f.typ, f.flags)
 	dst = binary.BigEndian.AppendUint64(dst, f.seq)
 	dst = binary.BigEndian.AppendUint64(dst, f.dseq)
+	dst = binary.BigEndian.AppendUint64(dst, f.inc)
 	for _, s := range [...]string{f.id, f.topic, f.reply} {
 		dst = binary.BigEndian.AppendUint32(dst, uint32(len(s)))
 		dst = append(dst, s...)
@@ -71,7 +77,7 @@ func readFrame(r *bufio.Reader, f *frame) error {
 	if n > maxFrame {
 		return errFrameTooLarge
 	}
-	if n < 2+16+16 {
+	if n < 2+24+16 {
 		return fmt.Errorf("channel: short frame (%d bytes)", n)
 	}
 	b := make([]byte, n)
@@ -81,7 +87,8 @@ func readFrame(r *bufio.Reader, f *frame) error {
 	f.typ, f.flags = b[0], b[1]
 	f.seq = binary.BigEndian.Uint64(b[2:])
 	f.dseq = binary.BigEndian.Uint64(b[10:])
-	b = b[18:]
+	f.inc = binary.BigEndian.Uint64(b[18:])
+	b = b[26:]
 	var fields [4][]byte
 	for i := range fields {
 		if len(b) < 4 {
