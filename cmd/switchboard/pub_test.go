@@ -1,6 +1,9 @@
 package main
 
 import (
+	"io"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -95,5 +98,53 @@ func TestPubNoHub(t *testing.T) {
 		if code != exitFailure || !strings.Contains(stderr, "cannot connect") || !strings.Contains(stderr, missing) {
 			t.Errorf("pub --wire %s to no hub: exit %d, stderr %q; want 1 and a message naming the address", wire, code, stderr)
 		}
+	}
+}
+
+// TestPubSubNodeClient: a real Node socket-ipc client (the harness of the ipc
+// interop tests) on "switchboard serve": what it sends reaches "switchboard
+// sub", and what "switchboard pub" sends reaches it.
+func TestPubSubNodeClient(t *testing.T) {
+	addr, _ := startHub(t)
+	sub := startCLI(t, nil, "sub", "-a", addr, "-n", "1", "--timeout", "20s", "from.node")
+	sub.waitStderr("subscribed")
+
+	cmd := exec.Command(testenv.Node(t), filepath.Join(testenv.ModuleRoot(t), "ipc", "testdata", "node", "peer.js"), "client", addr)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+testenv.NodeModules(t))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := &cliProc{t: t, name: "node peer.js client", stdout: newLineBuf(), stderr: newLineBuf(), done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = node.stdout, node.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	node.proc = cmd.Process
+	go func() {
+		cmd.Wait()
+		node.stdout.close()
+		node.stderr.close()
+		close(node.done)
+	}()
+	t.Cleanup(func() {
+		node.proc.Kill()
+		<-node.done
+	})
+	node.waitLine(node.stdout, `{"event":"connect"}`)
+
+	// Node -> sub. Sending also makes the hub know the Node client as a
+	// socket-ipc client at once.
+	if _, err := io.WriteString(stdin, `{"op":"send","topic":"from.node","message":{"hi":"from Node ☃"}}`+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	sub.expectExit(exitOK)
+	expectLines(t, sub, `{"topic":"from.node","message":{"hi":"from Node ☃"}}`)
+
+	// pub -> Node, on a topic nobody subscribed to: socket-ipc clients get everything.
+	pubOK(t, "-a", addr, "to.node", `[1, "two", null]`)
+	line := node.waitLine(node.stdout, `{"event":"message"`)
+	if want := `{"event":"message","topic":"to.node","message":[1,"two",null]}`; line != want {
+		t.Errorf("the Node client got %s, want %s", line, want)
 	}
 }
