@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -252,6 +253,25 @@ func TestLookup(t *testing.T) {
 		if _, err := Lookup(bad); err == nil {
 			t.Errorf("Lookup(%q) succeeded", bad)
 		}
+	}
+}
+
+func TestScenarioSets(t *testing.T) {
+	got, err := Scenarios([]string{"direct-c2s-64", "targets", "scale"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := len(DefaultScenarios)
+	for _, n := range ScaleScenarios {
+		if !slices.Contains(DefaultScenarios, n) {
+			want++
+		}
+	}
+	if len(got) != want || got[0].Name != "direct-c2s-64" {
+		t.Errorf("%d scenarios starting with %q, want %d (each once) starting with direct-c2s-64", len(got), got[0].Name, want)
+	}
+	if _, err := Scenarios([]string{"scale", "bogus"}); err == nil {
+		t.Error("an unknown name after a set was accepted")
 	}
 }
 

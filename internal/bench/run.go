@@ -114,15 +114,27 @@ func (c *Config) against(peer string) bool {
 	return false
 }
 
-// Scenarios resolves names into scenarios, failing on the first unknown one.
+// Scenarios resolves names (and the set names "targets" and "scale") into
+// scenarios, each once, failing on the first unknown name.
 func Scenarios(names []string) ([]Scenario, error) {
 	var out []Scenario
+	seen := map[string]bool{}
 	for _, n := range names {
-		s, err := Lookup(n)
-		if err != nil {
-			return nil, err
+		expanded := []string{n}
+		if set, ok := scenarioSets[n]; ok {
+			expanded = set
 		}
-		out = append(out, s)
+		for _, name := range expanded {
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			s, err := Lookup(name)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+		}
 	}
 	return out, nil
 }

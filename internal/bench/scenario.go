@@ -140,8 +140,27 @@ var DefaultScenarios = []string{
 	"channel-takeover-p50", "channel-takeover-p99",
 }
 
+// ScaleScenarios show how cost grows with payload size, clients,
+// connections, receivers and subscriptions (docs/performance.md's tables).
+var ScaleScenarios = []string{
+	"direct-c2s-64", "direct-c2s-1k", "direct-c2s-16k", "direct-c2s-64k", "direct-c2s-1m",
+	"direct-s2c-64", "direct-s2c-1k", "direct-s2c-16k", "direct-s2c-64k", "direct-s2c-1m",
+	"clients-10", "clients-100", "clients-1000", "clients-10000",
+	"idle-100", "idle-1000", "idle-10000",
+	"subs-10", "subs-1000", "subs-100000",
+	"broadcast-10", "broadcast-100", "broadcast-1000",
+}
+
+// Scenario sets that --scenario accepts by name.
+var scenarioSets = map[string][]string{
+	"targets": DefaultScenarios,
+	"scale":   ScaleScenarios,
+}
+
 // ScenarioHelp describes the scenario names Lookup accepts.
-const ScenarioHelp = `Scenarios (SIZE: 64, 1k, 64k, 1m, ...; N: a count):
+const ScenarioHelp = `Scenarios (SIZE: 64, 1k, 64k, 1m, ...; N: a count). The sets "targets" (the
+default) and "scale" (payload sizes, clients, connections, subscriptions) name
+many at once.
   direct-c2s-SIZE       client -> server one-way, vs the raw stream       (>= 50% at 64 B, >= 80% at 1 KiB)
   direct-s2c-SIZE       server -> client one-way, vs the raw stream       (same targets)
   hub-pubsub-SIZE       publisher -> hub -> subscriber, vs the raw stream (>= 25%)

@@ -163,7 +163,12 @@ func drawRow(p func(string, ...any), r *Result, y, i int, x func(float64) float6
 	if ratio > scale {
 		label += " ▶"
 	}
-	p(`<text x="%.1f" y="%d" font-size="13" font-weight="bold" fill="#111">%s</text>`, math.Min(labelX+7, svgPlotX1-30), mid+5, label)
+	if width := 8 * float64(len([]rune(label))); labelX+7+width > svgPlotX1+12 {
+		// No room after the bar: write the label inside its end.
+		p(`<text x="%.1f" y="%d" font-size="13" font-weight="bold" fill="#fff" text-anchor="end">%s</text>`, xe-6, mid+5, label)
+	} else {
+		p(`<text x="%.1f" y="%d" font-size="13" font-weight="bold" fill="#111">%s</text>`, labelX+7, mid+5, label)
+	}
 	p(`<text x="%d" y="%d" font-size="13" fill="#111">%s %s</text>`, svgValueX, mid-2, FormatValue(r.Value, r.Unit), xmlEscape(displayUnit(r.Unit)))
 	if r.Baseline > 0 {
 		p(`<text x="%d" y="%d" font-size="11" fill="#666">baseline %s · target %s</text>`, svgValueX, mid+13, FormatValue(r.Baseline, r.Unit), xmlEscape(r.TargetText()))
