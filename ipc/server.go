@@ -431,6 +431,7 @@ func (s *Server) AdoptSession(id string, patterns []string) error {
 	if ss == nil {
 		ss = newSession(id, Native, s.cfg.QueueBytes)
 		ss.detachedAt = time.Now()
+		ss.adopted = true
 		s.store.m[id] = ss
 	}
 	s.store.mu.Unlock()

@@ -106,7 +106,12 @@ func (c *sconn) openSession(h *wire.Hello) (*session, bool, error) {
 			alive := !old.dead
 			old.mu.Unlock()
 			if alive && h.Resume {
-				ss, resumed = old, true
+				// An adopted session never met this client: its
+				// delivery numbers start afresh.
+				old.mu.Lock()
+				ss, resumed = old, !old.adopted
+				old.adopted = false
+				old.mu.Unlock()
 			}
 		} else if _, ok := parseUUID(h.ID); ok {
 			ss = newSession(h.ID, Native, s.cfg.QueueBytes)
