@@ -104,6 +104,9 @@ func init() {
 		defer cancel()
 		if err := c.Flush(fctx); err != nil {
 			if errors.Is(err, context.DeadlineExceeded) {
+				if cause := cf.connErr(); cause != nil {
+					return failf(pubCmd, sio, "%d message(s) not acknowledged by %s within %v (last connection error: %v)", n, cf.addr, cf.timeout, cause)
+				}
 				return failf(pubCmd, sio, "%d message(s) not acknowledged by %s within %v", n, cf.addr, cf.timeout)
 			}
 			return failf(pubCmd, sio, "waiting for acknowledgements: %v", err)
@@ -115,11 +118,28 @@ func init() {
 // defaultTimeout bounds connecting and waiting for acknowledgements or replies.
 const defaultTimeout = 10 * time.Second
 
-// clientFlags are the flags of the commands that connect to a hub.
+// clientFlags are the flags of the commands that connect to a hub, and what
+// went wrong with the connection, to say why a command failed.
 type clientFlags struct {
 	addr    string
 	wire    wireFlag
 	timeout time.Duration
+
+	mu      sync.Mutex
+	lastErr error // the last failed connection attempt or disconnect
+}
+
+func (cf *clientFlags) setErr(err error) {
+	cf.mu.Lock()
+	cf.lastErr = err
+	cf.mu.Unlock()
+}
+
+// connErr returns the last failed connection attempt or disconnect, or nil.
+func (cf *clientFlags) connErr() error {
+	cf.mu.Lock()
+	defer cf.mu.Unlock()
+	return cf.lastErr
 }
 
 // register adds -a, and --wire and --timeout where the command has them
@@ -163,17 +183,19 @@ func (cf *clientFlags) dial(ctx context.Context) (*ipc.Client, error) {
 	}
 	dctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	var mu sync.Mutex
-	var lastErr error // the last failed attempt, to say why
 	opts := []ipc.Option{
 		ipc.WithRetryDelay(100*time.Millisecond, 300*time.Millisecond),
 		ipc.WithOnError(func(err error) {
 			var ce *ipc.ConnectError
 			if errors.As(err, &ce) {
-				mu.Lock()
-				lastErr = err
-				mu.Unlock()
+				cf.setErr(err)
 			}
+		}),
+		ipc.WithOnDisconnect(func(err error) {
+			if err == nil {
+				err = errors.New("the hub closed the connection")
+			}
+			cf.setErr(err)
 		}),
 	}
 	if cf.wire.socketIPC {
@@ -186,9 +208,7 @@ func (cf *clientFlags) dial(ctx context.Context) (*ipc.Client, error) {
 	}
 	c, err := ipc.Dial(dctx, cf.addr, opts...)
 	if err != nil {
-		mu.Lock()
-		cause := lastErr
-		mu.Unlock()
+		cause := cf.connErr()
 		if errors.Is(err, context.DeadlineExceeded) && cause != nil {
 			return nil, fmt.Errorf("cannot connect to %s within %v (is \"switchboard serve\" running there?): %w", cf.addr, d, cause)
 		}

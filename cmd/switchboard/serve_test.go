@@ -322,3 +322,25 @@ func TestQuickstart(t *testing.T) {
 		t.Errorf("the hub's socket is still there after quickstart.sh (%v)", err)
 	}
 }
+
+func TestServeLimits(t *testing.T) {
+	// --max-frame: a message over the limit is never accepted; one under it is.
+	addr, _ := startHub(t, "--max-frame", "200")
+	big := `"` + strings.Repeat("x", 300) + `"`
+	code, _, stderr := runCLI(t, nil, "pub", "-a", addr, "--timeout", "2s", "t", big)
+	if code != exitFailure || !strings.Contains(stderr, "switchboard pub: ") {
+		t.Errorf("pub over --max-frame: exit %d, stderr %q; want 1", code, stderr)
+	}
+	pubOK(t, "-a", addr, "t", `"small"`)
+
+	// --max-conns: beyond the limit a client cannot get in.
+	addr, _ = startHub(t, "--max-conns", "1")
+	sub := startCLI(t, nil, "sub", "-a", addr, "x")
+	sub.waitStderr("subscribed")
+	code, _, stderr = runCLI(t, nil, "pub", "-a", addr, "--timeout", "2s", "t", "1")
+	if code != exitFailure || !strings.Contains(stderr, "switchboard pub: ") {
+		t.Errorf("pub beyond --max-conns: exit %d, stderr %q; want 1", code, stderr)
+	}
+	sub.signal(syscall.SIGTERM)
+	sub.expectExit(exitOK)
+}
