@@ -285,6 +285,9 @@ func (c *Channel) Publish(ctx context.Context, topic string, v any) error {
 
 func (c *Channel) publish(ctx context.Context, topic, reply string, data []byte) error {
 	if err := c.wait(ctx, func() bool { return len(c.out) < c.opts.queue }); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: %w", ErrQueueFull, err)
+		}
 		return err
 	}
 	c.mu.Lock()
@@ -434,7 +437,9 @@ func (c *Channel) helloPatternsLocked() []string {
 // Close leaves the channel now, open-channel's destroy: publications not yet
 // acknowledged are dropped (call Flush first to avoid that), and if this
 // process hosts, the host stops and the other members elect a new one.
-// Close is safe to call twice.
+// Messages already handed to the dispatcher are still handled, then the
+// OnStateChange hook sees Closed, and nothing runs after that; Close does not
+// wait for them, so a handler may call it. Close is safe to call twice.
 func (c *Channel) Close() error {
 	c.mu.Lock()
 	if c.state == Closed {

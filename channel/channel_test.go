@@ -484,3 +484,21 @@ func TestReusedID(t *testing.T) {
 		}
 	}
 }
+
+func TestQueueFull(t *testing.T) {
+	c := open(t, testenv.ShortDir(t), "full", WithQueue(2))
+	for i := range 2 {
+		if err := c.Publish(context.Background(), "x", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	err := c.Publish(ctx, "x", 3)
+	if !errors.Is(err, ErrQueueFull) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Publish on a full queue = %v, want ErrQueueFull and DeadlineExceeded", err)
+	}
+	if d := defaultOptions().connectTimeout; d != 5*time.Second {
+		t.Fatalf("default connect timeout = %v, want open-channel's 5 s", d)
+	}
+}

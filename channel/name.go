@@ -24,8 +24,9 @@ var (
 	// ErrConnectTimeout is returned by Connect when the channel did not
 	// connect within its timeout. It implements net.Error with Timeout() true.
 	ErrConnectTimeout error = &timeoutError{"channel: connect timed out"}
-	// ErrQueueFull is returned by Publish with WithQueueFull(DropNewest)... and by
-	// Publish when the context ends while the bounded send queue is full.
+	// ErrQueueFull is returned by Publish when its context ends while the
+	// member's queue of unacknowledged publications (WithQueue) is full; the
+	// error also matches the context's error.
 	ErrQueueFull = errors.New("channel: send queue full")
 	// ErrNoResponders is returned by Request when the host found no member
 	// (and no host handler) subscribed to the request's topic.
