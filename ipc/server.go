@@ -175,8 +175,14 @@ func (s *Server) Serve(l net.Listener) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		l.Close()
+		if l != nil {
+			l.Close()
+		}
 		return ErrServerClosed
+	}
+	if l == nil {
+		s.mu.Unlock()
+		return errors.New("ipc: Serve: nil listener")
 	}
 	s.listening = true
 	s.addrs = append(s.addrs, l.Addr())
