@@ -172,7 +172,7 @@ many at once.
   sipc-json-node        socket-ipc mode JSON client -> server, vs Node socket-ipc (--against node) (>= 3x)
   idle-N                server RSS per idle connection with N connections (<= 16 KiB at 10,000)
   clients-N             client -> server throughput with N sending clients, vs 1 client (>= 80% at 1,000)
-  channel-takeover-p50|p99  self-hosting channel takeover after SIGKILL of the host`
+  channel-takeover-p50|p99  self-hosting channel takeover after SIGKILL of the host (<= 100 ms, <= 250 ms)`
 
 // Lookup returns the scenario called name.
 func Lookup(name string) (Scenario, error) {
