@@ -81,7 +81,6 @@ type index[T comparable] struct {
 	mu   sync.RWMutex
 	root tnode[T]
 	gen  uint64 // bumped on every change; mu held for writing
-	n    int    // patterns
 
 	cacheMu  sync.Mutex
 	cache    map[string][]T

@@ -53,7 +53,7 @@ type session struct {
 	conn       *sconn
 	detachedAt time.Time
 	dead       bool
-	adopted    bool // created by AdoptSession, its client not yet connected
+	adopted    bool        // created by AdoptSession, its client not yet connected
 	deadA      atomic.Bool // dead, readable without mu
 	codecName  string
 

@@ -10,9 +10,6 @@ import (
 	"github.com/switchboard-ipc/switchboard/wire"
 )
 
-// errProtocol reports frames that break the native protocol's order.
-var errProtocol = errors.New("ipc: protocol violation")
-
 func (c *sconn) serveNative(ctx context.Context) error {
 	s := c.srv
 	if s.cfg.HandshakeTimeout > 0 {
