@@ -290,7 +290,11 @@ func TestRequestReply(t *testing.T) {
 func TestHostHandler(t *testing.T) {
 	dir := testenv.ShortDir(t)
 	hosted := make(chan struct{}, 1)
-	a := open(t, dir, "hosth", WithHost(func(h *Host) {
+	var a *Channel
+	a = open(t, dir, "hosth", WithHost(func(h *Host) {
+		if len(h.Members()) != 0 || a.Name() != "hosth" || a.Hosting() {
+			t.Errorf("fresh host: members %v, hosting %v", h.Members(), a.Hosting())
+		}
 		h.Handle("time", func(m *Message) { m.Reply("now") })
 	}), OnHost(func() { hosted <- struct{}{} }))
 	connect(t, a)

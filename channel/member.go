@@ -72,13 +72,23 @@ func (c *Channel) join() (net.Conn, error) {
 		old.close()
 		c.mu.Lock()
 	}
+	members := c.members
+	c.mu.Unlock()
+	// The host's logic runs outside the lock: it may call the channel.
 	var handlers []hostHandler
 	if fn := c.opts.host; fn != nil {
-		h := &Host{members: c.members}
+		h := &Host{members: members}
 		fn(h)
 		handlers = h.handlers
 	}
-	hb := newHub(c.opts.sessionTTL, c.opts.logger, c.members, handlers)
+	hb := newHub(c.opts.sessionTTL, c.opts.logger, members, handlers)
+	c.mu.Lock()
+	if c.state == Closed {
+		c.mu.Unlock()
+		hb.close()
+		ln.Close()
+		return nil, ErrClosed
+	}
 	c.hub = hb
 	c.mu.Unlock()
 	hb.serve(ln)

@@ -68,7 +68,8 @@ func TestChannelCommand(t *testing.T) {
 	if bErr.String() != "connected room\n" {
 		t.Fatalf("B stderr = %q, want \"connected room\\n\"", bErr.String())
 	}
-	// B exits only after A received everything, so A's output is complete.
+	// B exits only after A received everything; A prints it right after.
+	chanWaitFor(t, "A printing three lines", func() bool { return strings.Count(aOut.String(), "\n") >= 3 })
 	s := bufio.NewScanner(strings.NewReader(aOut.String()))
 	var got []channelLine
 	for s.Scan() {
@@ -119,5 +120,45 @@ func TestChannelCommandUsage(t *testing.T) {
 	var out bytes.Buffer
 	if code := run(context.Background(), []string{"channel", "--help"}, &stdio{in: strings.NewReader(""), out: &out, err: io.Discard}); code != exitOK || !strings.Contains(out.String(), "--stay") {
 		t.Errorf("--help exited %d: %q", code, out.String())
+	}
+}
+
+// TestChannelCommandTakeover: when the hosting process leaves, the other
+// one says it hosts now and still receives what a third one publishes.
+func TestChannelCommandTakeover(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", testenv.ShortDir(t))
+	start := func(name string) (context.CancelFunc, *chanBuffer, *chanBuffer, chan int) {
+		ctx, cancel := context.WithCancel(context.Background())
+		pr, pw := io.Pipe()
+		t.Cleanup(func() { pw.Close() })
+		out, errb := &chanBuffer{}, &chanBuffer{}
+		done := make(chan int, 1)
+		go func() { done <- run(ctx, []string{"channel", "--stay", name}, &stdio{in: pr, out: out, err: errb}) }()
+		return cancel, out, errb, done
+	}
+	stopA, _, aErr, aDone := start("hall")
+	defer stopA()
+	chanWaitFor(t, "A hosting", func() bool { return aErr.String() == "hosting hall\n" })
+	stopB, bOut, bErr, bDone := start("hall")
+	defer stopB()
+	chanWaitFor(t, "B connected", func() bool { return bErr.String() == "connected hall\n" })
+
+	stopA()
+	if code := <-aDone; code != exitOK {
+		t.Fatalf("A exited %d", code)
+	}
+	chanWaitFor(t, "B hosting", func() bool { return bErr.String() == "connected hall\nhosting hall\n" })
+
+	var cErr bytes.Buffer
+	if code := run(context.Background(), []string{"channel", "hall"}, &stdio{in: strings.NewReader("after\n"), out: io.Discard, err: &cErr}); code != exitOK {
+		t.Fatalf("C exited %d: %s", code, cErr.String())
+	}
+	// C's exit means B received the message; B prints it right after.
+	chanWaitFor(t, "B printing the message published after the takeover", func() bool {
+		return strings.Contains(bOut.String(), `"message":"after"`)
+	})
+	stopB()
+	if code := <-bDone; code != exitOK {
+		t.Fatalf("B exited %d", code)
 	}
 }
