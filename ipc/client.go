@@ -241,6 +241,7 @@ type Client struct {
 	lastDeliv uint64
 	origins   map[[16]byte]uint64
 	needAck   bool
+	routes    routeCache[*route]
 	msg       Message
 	topic     string
 	from      [16]byte
@@ -646,7 +647,7 @@ func (c *Client) internTopic(b []byte) string {
 }
 
 func (c *Client) dispatch(m *Message) {
-	if !c.mux.dispatch(m) && c.o.fallback != nil {
+	if !c.mux.dispatch(m, &c.routes) && c.o.fallback != nil {
 		c.o.fallback(m)
 	}
 }
@@ -699,7 +700,7 @@ func (c *Client) readNative(conn net.Conn) error {
 			}
 			if f.Type == wire.TypeReq {
 				m.resp, m.reqID = c, f.ID
-				if !c.mux.dispatch(m) {
+				if !c.mux.dispatch(m, &c.routes) {
 					c.q.appendFrame(&wire.Frame{Type: wire.TypeReply, Flags: wire.FlagError, Seq: replyNoResponders, ID: f.ID})
 				}
 				break

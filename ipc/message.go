@@ -147,9 +147,14 @@ func (m *mux) remove(r *route) {
 }
 
 // dispatch calls every handler matching msg.Topic and reports whether there
-// was one.
-func (m *mux) dispatch(msg *Message) bool {
-	rs := m.idx.match(msg.Topic)
+// was one. rc, if not nil, is the calling reader's route cache.
+func (m *mux) dispatch(msg *Message, rc *routeCache[*route]) bool {
+	var rs []*route
+	if rc != nil {
+		rs = m.idx.matchCached(rc, msg.Topic)
+	} else {
+		rs = m.idx.match(msg.Topic)
+	}
 	for _, r := range rs {
 		r.h(msg)
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrBadPattern: a subscription pattern with an empty token, or with "*" or
@@ -81,6 +82,7 @@ type index[T comparable] struct {
 	mu   sync.RWMutex
 	root tnode[T]
 	gen  uint64 // bumped on every change; mu held for writing
+	ver  atomic.Uint64 // gen, readable without mu
 
 	cacheMu  sync.Mutex
 	cache    map[string][]T
@@ -175,6 +177,7 @@ func (x *index[T]) remove(pattern string, owner T, id uint64) bool {
 // x.mu must be held for writing.
 func (x *index[T]) changedLocked() {
 	x.gen++
+	x.ver.Store(x.gen)
 	x.cacheMu.Lock()
 	x.cache = nil
 	x.cacheGen = x.gen
@@ -260,4 +263,24 @@ func (x *index[T]) match(topic string) []T {
 	}
 	x.cacheMu.Unlock()
 	return out
+}
+
+// routeCache remembers the last routing result of one reader, so a stream on
+// one topic is routed without touching the shared cache.
+type routeCache[T comparable] struct {
+	topic string
+	ver   uint64
+	rs    []T
+	valid bool
+}
+
+// matchCached is match through a reader's own cache.
+func (x *index[T]) matchCached(c *routeCache[T], topic string) []T {
+	v := x.ver.Load()
+	if c.valid && c.ver == v && c.topic == topic {
+		return c.rs
+	}
+	rs := x.match(topic)
+	c.topic, c.ver, c.rs, c.valid = topic, v, rs, true
+	return rs
 }

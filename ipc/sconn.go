@@ -31,6 +31,9 @@ type sconn struct {
 	jrelay []byte // scratch for relayed socket-ipc frames
 	f      wire.Frame
 
+	handlerRC routeCache[*route]
+	subsRC    routeCache[*session]
+
 	needAck bool
 	done    chan struct{} // closed when the reader has finished
 
@@ -250,14 +253,14 @@ func (c *sconn) serveSocketIPC(ctx context.Context) error {
 			c.publishSocket(ctx, topic, message)
 		}
 		*m = Message{Topic: topic, From: ss.id, Data: message, codec: s.cfg.Codec}
-		s.handlers.dispatch(m)
+		s.handlers.dispatch(m, &c.handlerRC)
 	}
 }
 
 // publishSocket relays a socket-ipc client's message on a hub.
 func (c *sconn) publishSocket(ctx context.Context, topic string, message []byte) {
 	s := c.srv
-	targets := s.subs.match(topic)
+	targets := s.subs.matchCached(&c.subsRC, topic)
 	socks := *s.sockAll.Load()
 	if len(targets) == 0 && len(socks) <= 1 {
 		return

@@ -164,7 +164,7 @@ func (c *sconn) frame(ctx context.Context, f *wire.Frame) error {
 		}
 		m := &c.msg
 		*m = Message{Topic: topic, From: ss.id, Seq: f.Seq, Data: f.Payload, codec: s.cfg.Codec}
-		s.handlers.dispatch(m)
+		s.handlers.dispatch(m, &c.handlerRC)
 		if f.Seq != 0 {
 			ss.lastRecv.Store(f.Seq)
 		}
@@ -240,7 +240,7 @@ func (c *sconn) internTopic(b []byte) string {
 func (c *sconn) publish(ctx context.Context, topic string, f *wire.Frame) {
 	s := c.srv
 	ss := c.sess
-	targets := s.subs.match(topic)
+	targets := s.subs.matchCached(&c.subsRC, topic)
 	socks := *s.sockAll.Load()
 	track := s.cfg.AckAfterDelivery && f.Seq != 0
 	if track {
@@ -283,7 +283,7 @@ func (c *sconn) request(ctx context.Context, f *wire.Frame) {
 	if s.handlers.has(topic) {
 		m := &c.msg
 		*m = Message{Topic: topic, From: ss.id, Seq: f.Seq, Data: f.Payload, codec: s.cfg.Codec, resp: ss, reqID: f.ID}
-		s.handlers.dispatch(m)
+		s.handlers.dispatch(m, &c.handlerRC)
 		return
 	}
 	if s.cfg.Hub {
