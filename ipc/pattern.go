@@ -81,7 +81,7 @@ const maxCached = 1 << 16
 type index[T comparable] struct {
 	mu   sync.RWMutex
 	root tnode[T]
-	gen  uint64 // bumped on every change; mu held for writing
+	gen  uint64        // bumped on every change; mu held for writing
 	ver  atomic.Uint64 // gen, readable without mu
 
 	cacheMu  sync.Mutex
