@@ -9,8 +9,8 @@
 // the zero Policy fails closed. Every refusal is a *DeniedError, which
 // matches ErrDenied and names the peer and the reason.
 //
-// SameUser, the policy servers use by default, admits only the server's own
-// effective uid. Root is not admitted by it unless the server runs as root:
+// SameUser admits only the server's own effective uid: the policy a server
+// reachable by other users should apply by default (docs/security.md says why). Root is not admitted by it unless the server runs as root:
 // root's processes include those of other containers sharing an abstract
 // socket's network namespace, and a service that wants them lists uid 0.
 // See docs/security.md for the threat model.
