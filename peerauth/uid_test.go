@@ -103,7 +103,8 @@ func childAs(t *testing.T, bin, kind, addr string, asNobody bool) string {
 		args = append([]string{setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"}, args...)
 	}
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	cmd.Env = append(os.Environ(), envChild+"="+kind, envAddr+"="+addr)
+	// The race detector sleeps a second at exit unless told not to.
+	cmd.Env = append(os.Environ(), envChild+"="+kind, envAddr+"="+addr, "GORACE=atexit_sleep_ms=0")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
