@@ -259,3 +259,38 @@ func TestOtherUIDRefusedByIPC(t *testing.T) {
 		t.Errorf("Authorize saw %+v (denied %d), want uid 65534 denied, then uid 0", peers, denied)
 	}
 }
+
+// TestAbstractSocketOtherUID shows why abstract sockets need the credential
+// check: they have no file permissions, so without Authorize a nobody client
+// is served; with SameUser it is refused.
+func TestAbstractSocketOtherUID(t *testing.T) {
+	_, bin := sharedDir(t)
+	for _, check := range []bool{false, true} {
+		name := fmt.Sprintf("@sb-peerauth-%d-%v", os.Getpid(), check)
+		l, err := endpoint.Listen(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &netserver.Server{Handler: netserver.HandlerFunc(func(ctx context.Context, c *netserver.Conn) {
+			io.WriteString(c, "hello\n")
+			io.Copy(io.Discard, c)
+		})}
+		if check {
+			pol := peerauth.SameUser()
+			srv.Authorize = func(c *netserver.Conn) error { return pol.CheckConn(c) }
+		}
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(l) }()
+		got := childAs(t, bin, "raw", name, true)
+		srv.Close()
+		<-served
+		switch {
+		case !check && got != "served hello":
+			t.Errorf("abstract socket without Authorize: nobody got %q; expected it served (no file permissions apply)", got)
+		case check && !strings.HasPrefix(got, "refused"):
+			t.Errorf("abstract socket with SameUser: nobody got %q, want refused", got)
+		case check && srv.Stats().Rejected != 1:
+			t.Errorf("Stats %+v, want Rejected 1", srv.Stats())
+		}
+	}
+}
