@@ -3,6 +3,9 @@ package ipc
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -10,6 +13,7 @@ import (
 	"time"
 
 	"github.com/switchboard-ipc/switchboard/internal/testenv"
+	"github.com/switchboard-ipc/switchboard/wire"
 )
 
 // The server restarts 10 times (in process, sharing one SessionStore) during
@@ -174,22 +178,65 @@ func TestDeliveryQueueBeforeConnect(t *testing.T) {
 	}
 }
 
-// WithDedupe drops a relayed message whose (origin, origin seq) was seen,
-// as after a publisher resends to a new hub.
-func TestDeliveryDedupeByOrigin(t *testing.T) {
-	c := &Client{o: clientOptions{dedupe: true}, mux: newMux(), origins: map[[16]byte]uint64{}}
-	got := 0
-	c.o.fallback = func(*Message) { got++ }
-	var origin [16]byte
-	origin[0] = 1
-	for _, seq := range []uint64{1, 2, 2, 1, 3} {
-		seen := seq <= c.origins[origin]
-		if !seen {
-			c.origins[origin] = seq
-			c.dispatch(&Message{Topic: "t"})
-		}
+// fakeHub accepts one native client, welcomes it and writes frames to it.
+func fakeHub(t *testing.T, frames []byte) string {
+	t.Helper()
+	l, err := net.Listen("unix", shortSock(t))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got != 3 {
-		t.Fatalf("delivered %d, want 3", got)
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		if wire.ReadPreface(c) != nil {
+			return
+		}
+		var f wire.Frame
+		if wire.NewReader(c, 0).ReadFrame(&f) != nil {
+			return
+		}
+		w, _ := wire.MarshalWelcome(&wire.Welcome{ID: newUUID()})
+		b := append([]byte(nil), wire.Preface[:]...)
+		b = wire.AppendFrame(b, &wire.Frame{Type: wire.TypeWelcome, Payload: w})
+		c.Write(append(b, frames...))
+		io.Copy(io.Discard, c)
+	}()
+	return l.Addr().String()
+}
+
+// WithDedupe drops a relayed message whose (origin, origin seq) was seen,
+// as after a publisher resends to a new hub; without it every delivery is
+// passed on.
+func TestDeliveryDedupeByOrigin(t *testing.T) {
+	var frames []byte
+	a, b := [16]byte{1}, [16]byte{2}
+	for i, r := range []struct {
+		origin [16]byte
+		seq    uint64
+	}{{a, 1}, {a, 2}, {b, 1}, {a, 2}, {a, 1}, {b, 1}, {a, 3}} {
+		frames = wire.AppendFrame(frames, &wire.Frame{Type: wire.TypeMsg, Flags: wire.FlagOrigin,
+			Seq: uint64(i + 1), ID: r.seq, Origin: r.origin, Topic: []byte("t"), Payload: []byte("0")})
+	}
+	for _, dedupe := range []bool{true, false} {
+		got := newCollector()
+		dialT(t, fakeHub(t, frames), WithDedupe(dedupe), WithFallback(got.handle))
+		want := 7
+		if dedupe {
+			want = 4
+		}
+		msgs := got.wait(t, want)
+		if dedupe {
+			var seen []string
+			for _, m := range msgs {
+				seen = append(seen, fmt.Sprintf("%s/%d", m.From[:2], m.Seq))
+			}
+			if fmt.Sprint(seen) != "[01/1 01/2 02/1 01/3]" {
+				t.Fatalf("dedupe passed %v", seen)
+			}
+		}
 	}
 }

@@ -662,9 +662,10 @@ func (s *Server) slowConsumer(ss *session, c net.Conn) {
 	}
 	s.endSession(ss)
 	if c != nil {
-		c.Close()
+		c.Close() // its reader reports err to OnError and OnDisconnect
+	} else {
+		s.reportErr(err)
 	}
-	s.reportErr(err)
 }
 
 // endSession removes a session for good.
