@@ -6,5 +6,8 @@
 // docs/security.md.
 //
 //	go test ./test/soak                      # short: 1,000 connections, ~5 s of churn (CI)
-//	go test ./test/soak -run Soak -soak=10m  # 10,000 connections, 10 minutes of churn
+//	go test ./test/soak -run Soak -soak=10m -timeout 15m  # 10,000 connections, 10 minutes of churn
+//
+// Without a -timeout above the soak plus two minutes, the churn is shortened
+// to end before go test stops the binary, and the test says so.
 package soak
