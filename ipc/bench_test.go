@@ -343,3 +343,22 @@ func BenchmarkIndexMatch(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkHubRequestReply(b *testing.B) {
+	_, addr := benchServer(b, ServerConfig{Hub: true})
+	svc := benchClient(b, addr)
+	if _, err := svc.Subscribe(testCtx(b), "echo", func(m *Message) { m.Respond(m.Data) }); err != nil {
+		b.Fatal(err)
+	}
+	c := benchClient(b, addr)
+	payload := make([]byte, 64)
+	ctx := testCtx(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := c.Request(ctx, "echo", payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/rtt")
+}
