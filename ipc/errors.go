@@ -84,6 +84,7 @@ type EncodeError struct {
 	Err     error // the codec's error
 }
 
+// Error describes the error; the text starts with "ipc: ".
 func (e *EncodeError) Error() string {
 	return fmt.Sprintf("ipc: cannot encode message for topic %q: %v", e.Topic, e.Err)
 }
@@ -102,6 +103,7 @@ type DecodeError struct {
 	Err      error  // usually a *wire.DecodeError; errors.Is(err, wire.ErrFrameTooLarge) etc. work
 }
 
+// Error describes the error; the text starts with "ipc: ".
 func (e *DecodeError) Error() string {
 	if e.ClientID != "" {
 		return "ipc: cannot decode from client " + e.ClientID + ": " + e.Err.Error()
@@ -121,6 +123,7 @@ type SendAfterCloseError struct {
 	Message any
 }
 
+// Error describes the error; the text starts with "ipc: ".
 func (e *SendAfterCloseError) Error() string {
 	return fmt.Sprintf("ipc: send after close (topic %q)", e.Topic)
 }
@@ -135,6 +138,7 @@ type BadClientError struct {
 	Message  any
 }
 
+// Error describes the error; the text starts with "ipc: ".
 func (e *BadClientError) Error() string {
 	return fmt.Sprintf("ipc: unknown client %q (topic %q)", e.ClientID, e.Topic)
 }
@@ -149,6 +153,7 @@ type NoServerError struct {
 	Message any
 }
 
+// Error describes the error; the text starts with "ipc: ".
 func (e *NoServerError) Error() string {
 	return fmt.Sprintf("ipc: no server connection (topic %q)", e.Topic)
 }
@@ -165,6 +170,7 @@ type ConnectError struct {
 	Err     error
 }
 
+// Error describes the error; the text starts with "ipc: ".
 func (e *ConnectError) Error() string {
 	return fmt.Sprintf("ipc: connect to %s (attempt %d): %v", e.Addr, e.Attempt, e.Err)
 }
@@ -178,6 +184,7 @@ type RemoteError struct {
 	Text  string
 }
 
+// Error describes the error; the text starts with "ipc: ".
 func (e *RemoteError) Error() string { return "ipc: remote error on " + e.Topic + ": " + e.Text }
 
 // Is reports whether target is ErrRemote.
