@@ -130,8 +130,9 @@ func (s *Server) Handle(pattern string, h HandlerFunc) {
 
 // Listen listens on each address (endpoint syntax; none means
 // endpoint.DefaultAddr()) and serves them in the background. It returns once
-// every address listens, or the first error (closing what it opened). Listen
-// may be called once per Server; a second call returns ErrAlreadyListening.
+// every address listens, or the first error (closing what it opened);
+// OnListening has been called for each address by then. Listen may be
+// called once per Server; a second call returns ErrAlreadyListening.
 func (s *Server) Listen(ctx context.Context, addrs ...string) error {
 	s.mu.Lock()
 	if s.closed {
@@ -159,8 +160,11 @@ func (s *Server) Listen(ctx context.Context, addrs ...string) error {
 		ls = append(ls, l)
 	}
 	for _, l := range ls {
+		if s.cfg.OnListening != nil {
+			s.cfg.OnListening(l.Addr())
+		}
 		go func() {
-			if err := s.Serve(l); err != nil && !errors.Is(err, ErrServerClosed) {
+			if err := s.serve(l, false); err != nil && !errors.Is(err, ErrServerClosed) {
 				s.reportErr(err)
 			}
 		}()
@@ -171,7 +175,10 @@ func (s *Server) Listen(ctx context.Context, addrs ...string) error {
 // Serve accepts connections on l until Close or Shutdown; it always returns
 // a non-nil error, ErrServerClosed after Close or Shutdown. Serve may be
 // called for several listeners.
-func (s *Server) Serve(l net.Listener) error {
+func (s *Server) Serve(l net.Listener) error { return s.serve(l, true) }
+
+// serve is Serve; announce calls OnListening (Listen has done it).
+func (s *Server) serve(l net.Listener, announce bool) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -187,7 +194,7 @@ func (s *Server) Serve(l net.Listener) error {
 	s.listening = true
 	s.addrs = append(s.addrs, l.Addr())
 	s.mu.Unlock()
-	if s.cfg.OnListening != nil {
+	if announce && s.cfg.OnListening != nil {
 		s.cfg.OnListening(l.Addr())
 	}
 	err := s.ns.Serve(l)

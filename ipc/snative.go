@@ -128,7 +128,6 @@ func (c *sconn) openSession(h *wire.Hello) (*session, bool, error) {
 	old := ss.conn
 	ss.conn = c
 	ss.detachedAt = time.Time{}
-	ss.codecName = h.Codec
 	ss.mu.Unlock()
 	if old != nil {
 		// The client reconnected before its old connection was seen to
@@ -142,6 +141,8 @@ func (c *sconn) openSession(h *wire.Hello) (*session, bool, error) {
 		ss.detachedAt = time.Time{}
 		ss.mu.Unlock()
 	}
+	// Only this connection's reader uses the codec name from here on.
+	ss.codecName = h.Codec
 	return ss, resumed, nil
 }
 
@@ -256,7 +257,7 @@ func (c *sconn) publish(ctx context.Context, topic string, f *wire.Frame) {
 	}
 	c.relay = wire.AppendFrame(c.relay[:0], &rf)
 	e := envelope{topic: topic, native: c.relay, payload: f.Payload, scratch: &c.jrelay}
-	if ss.codecName != "json" {
+	if ss.codecName != "json" && ss.codecName != "" {
 		e.jsonOK = -1
 	}
 	if track {
