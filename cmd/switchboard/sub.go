@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -69,7 +70,6 @@ func init() {
 			}
 		}
 
-		start := time.Now()
 		if cf.timeout > 0 {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, cf.timeout)
@@ -94,7 +94,7 @@ func init() {
 				p.print(m)
 			}
 			if _, err := c.Subscribe(ctx, pat, h); err != nil {
-				if ctx.Err() != nil && cf.timeout > 0 && time.Since(start) >= cf.timeout {
+				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 					return failf(subCmd, sio, "timeout after %v before the subscription was active", cf.timeout)
 				}
 				return failf(subCmd, sio, "subscribing to %q: %v", pat, err)
@@ -125,7 +125,7 @@ func init() {
 		if complete {
 			return exitOK
 		}
-		if cf.timeout > 0 && time.Since(start) >= cf.timeout {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) { // --timeout, not a signal
 			if *count > 0 {
 				return failf(subCmd, sio, "timeout after %v: received %d of %d messages", cf.timeout, got, *count)
 			}
