@@ -49,6 +49,9 @@ func init() {
 		if err := cf.check(); err != nil {
 			return usagef(pubCmd, sio, "%v", err)
 		}
+		if cf.timeout == 0 {
+			return usagef(pubCmd, sio, "--timeout must be positive")
+		}
 		var topic, message string
 		switch fs.NArg() {
 		case 1:
@@ -105,9 +108,9 @@ func init() {
 		if err := c.Flush(fctx); err != nil {
 			if errors.Is(err, context.DeadlineExceeded) {
 				if cause := cf.connErr(); cause != nil {
-					return failf(pubCmd, sio, "%d message(s) not acknowledged by %s within %v (last connection error: %v)", n, cf.addr, cf.timeout, cause)
+					return failf(pubCmd, sio, "sent %d message(s), not all acknowledged by %s within %v (last connection error: %v)", n, cf.addr, cf.timeout, cause)
 				}
-				return failf(pubCmd, sio, "%d message(s) not acknowledged by %s within %v", n, cf.addr, cf.timeout)
+				return failf(pubCmd, sio, "sent %d message(s), not all acknowledged by %s within %v", n, cf.addr, cf.timeout)
 			}
 			return failf(pubCmd, sio, "waiting for acknowledgements: %v", err)
 		}

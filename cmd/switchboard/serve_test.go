@@ -275,6 +275,7 @@ func TestServeUsage(t *testing.T) {
 		{"pub", "a.*", "m"},
 		{"pub", "a..b", "m"},
 		{"pub", "--timeout", "-1s", "t", "m"},
+		{"pub", "--timeout", "0s", "t", "m"},
 		{"pub", "-a", "tcp:host:notaport", "t", "m"},
 		{"sub"},
 		{"sub", "-n", "-1", "x"},
