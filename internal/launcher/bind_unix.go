@@ -83,7 +83,7 @@ func bind(ctx context.Context, addr string, typ SocketType) (*socket, error) {
 				if err != nil {
 					return nil, err
 				}
-				s.closer = l
+				s.listener, s.closer = l, l
 			}
 			if a.Kind == endpoint.Unix {
 				if network == "unixgram" {

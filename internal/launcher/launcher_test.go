@@ -57,6 +57,22 @@ func runChild(mode string) int {
 			}
 			pcs[0].WriteTo(fmt.Appendf(nil, "echo %s", buf[:n]), from)
 		}
+	case "conn": // --accept: answer the one message of the connection on fd 3
+		fs, err := activation.Files("connection")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		c, err := net.FileConn(fs[0])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		buf := make([]byte, 100)
+		n, _ := c.Read(buf)
+		fmt.Fprintf(c, "pid %d: %s", os.Getpid(), buf[:n])
+		c.Close()
+		return 0
 	case "seqpacket": // answer one message per connection until killed
 		ls, err := activation.Listeners("sp")
 		if err != nil {
@@ -225,6 +241,57 @@ func TestSeqPacket(t *testing.T) {
 	}
 	if got := string(buf[:n]); got != "echo hello" {
 		t.Errorf("answer %q, want %q", got, "echo hello")
+	}
+}
+
+func TestAcceptSeqPacket(t *testing.T) {
+	p := filepath.Join(testenv.ShortDir(t), "as.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		code, err := launcher.Run(ctx, launcher.Config{
+			Addrs:   []string{p},
+			Type:    launcher.SeqPacket,
+			Accept:  true,
+			Env:     []string{childEnv + "=conn"},
+			Command: []string{exe(t)},
+		})
+		if err == nil && code != 0 {
+			err = fmt.Errorf("exit code %d, want 0", code)
+		}
+		done <- err
+	}()
+	var answers []string
+	for i := range 2 {
+		var c net.Conn
+		var err error
+		deadline := time.Now().Add(10 * time.Second)
+		for { // the launcher binds in its goroutine: poll for it, with a deadline
+			if c, err = net.Dial("unixpacket", p); err == nil || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(c, "msg%d", i)
+		buf := make([]byte, 100)
+		n, err := c.Read(buf)
+		c.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		answers = append(answers, string(buf[:n]))
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	a, b := strings.Fields(answers[0]), strings.Fields(answers[1])
+	if len(a) != 3 || len(b) != 3 || a[2] != "msg0" || b[2] != "msg1" || a[1] == b[1] {
+		t.Errorf("answers %q: want one child (pid) per connection, each answering its own message", answers)
 	}
 }
 
