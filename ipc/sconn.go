@@ -168,6 +168,7 @@ func (c *sconn) finish(err error) {
 	if ss.wire == SocketIPC {
 		s.mu.Lock()
 		delete(s.sock, ss.id)
+		s.sockIDs.Delete(ss.id)
 		s.refreshSockAllLocked()
 		s.mu.Unlock()
 		ss.q.close()
@@ -230,6 +231,7 @@ func (c *sconn) serveSocketIPC(ctx context.Context) error {
 	c.sess = ss
 	c.info = ClientInfo{ID: ss.id, Wire: SocketIPC, Conn: c.nc}
 	s.sock[ss.id] = ss
+	s.sockIDs.Store(ss.id, ss)
 	s.refreshSockAllLocked()
 	s.mu.Unlock()
 	writer := ss.q.attach(c.nc, 0, nil)

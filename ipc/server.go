@@ -28,13 +28,15 @@ type Server struct {
 
 	mu        sync.Mutex
 	sock      map[string]*session // socket-ipc clients
+	sockIDs   sync.Map            // a copy of sock for lookups without mu
 	conns     map[*sconn]struct{}
 	listening bool
 	closed    bool
 	addrs     []net.Addr
 
-	sockAll atomic.Pointer[[]*session] // snapshot of sock for hub fan-out
-	closedA atomic.Bool                // closed, readable without mu
+	sockAll   atomic.Pointer[[]*session] // snapshot of sock for hub fan-out
+	closedA   atomic.Bool                // closed, readable without mu
+	lastTopic atomicString               // a topic known to be valid
 
 	pendMu  sync.Mutex
 	pending map[uint64]*pendingReq // requests forwarded by the hub
@@ -270,8 +272,11 @@ func (s *Server) sendTo(ss *session, topic string, msg any, b []byte, encoded bo
 		return msg
 	}
 	f := wire.Frame{Type: wire.TypeMsg, Topic: []byte(topic), Payload: b}
-	if err := f.Validate(0); err != nil {
-		return &EncodeError{Topic: topic, Message: orig(), Err: err}
+	if s.lastTopic.Load() != topic || len(b) > 4096 {
+		if err := f.Validate(0); err != nil {
+			return &EncodeError{Topic: topic, Message: orig(), Err: err}
+		}
+		s.lastTopic.Store(topic)
 	}
 	if ss.wire == SocketIPC && s.cfg.Codec.Name() != "json" && !json.Valid(b) {
 		return &EncodeError{Topic: topic, Message: orig(), Err: errNotJSON}
@@ -445,7 +450,7 @@ func (s *Server) AdoptSession(id string, patterns []string) error {
 		ss = newSession(id, Native, s.cfg.QueueBytes)
 		ss.detachedAt = time.Now()
 		ss.adopted = true
-		s.store.m[id] = ss
+		s.store.putLocked(ss)
 	}
 	s.store.mu.Unlock()
 	ss.mu.Lock()
@@ -549,15 +554,15 @@ func (s *Server) reportErr(err error) {
 }
 
 func (s *Server) lookup(id string) *session {
-	s.store.mu.Lock()
-	ss := s.store.m[id]
-	s.store.mu.Unlock()
-	if ss == nil {
-		s.mu.Lock()
-		ss = s.sock[id]
-		s.mu.Unlock()
+	v, ok := s.store.ids.Load(id)
+	if !ok {
+		v, ok = s.sockIDs.Load(id)
 	}
-	if ss != nil && ss.deadA.Load() {
+	if !ok {
+		return nil
+	}
+	ss := v.(*session)
+	if ss.deadA.Load() {
 		return nil
 	}
 	return ss
@@ -692,9 +697,7 @@ func (s *Server) endSession(ss *session) {
 	}
 	if ss.wire == Native {
 		s.store.mu.Lock()
-		if s.store.m[ss.id] == ss {
-			delete(s.store.m, ss.id)
-		}
+		s.store.deleteLocked(ss)
 		s.store.mu.Unlock()
 		ss.track.ended(s)
 	}

@@ -16,8 +16,23 @@ import (
 // nothing sent to them is lost. The zero value is not usable: call
 // NewSessionStore.
 type SessionStore struct {
-	mu sync.Mutex
-	m  map[string]*session
+	mu  sync.Mutex
+	m   map[string]*session
+	ids sync.Map // id -> *session, a copy of m for lookups without mu
+}
+
+// putLocked adds or replaces a session. st.mu must be held.
+func (st *SessionStore) putLocked(ss *session) {
+	st.m[ss.id] = ss
+	st.ids.Store(ss.id, ss)
+}
+
+// deleteLocked removes ss if it is the session of its id. st.mu must be held.
+func (st *SessionStore) deleteLocked(ss *session) {
+	if st.m[ss.id] == ss {
+		delete(st.m, ss.id)
+		st.ids.Delete(ss.id)
+	}
 }
 
 // NewSessionStore returns an empty store.

@@ -112,7 +112,7 @@ func (c *sconn) openSession(h *wire.Hello) (*session, bool, error) {
 			}
 		} else if _, ok := parseUUID(h.ID); ok {
 			ss = newSession(h.ID, Native, s.cfg.QueueBytes)
-			st.m[h.ID] = ss
+			st.putLocked(ss)
 		}
 	}
 	if ss == nil {
@@ -121,7 +121,7 @@ func (c *sconn) openSession(h *wire.Hello) (*session, bool, error) {
 			id = newUUID()
 		}
 		ss = newSession(id, Native, s.cfg.QueueBytes)
-		st.m[id] = ss
+		st.putLocked(ss)
 	}
 	st.mu.Unlock()
 	ss.mu.Lock()
