@@ -99,8 +99,11 @@ func (c Collector) collect(name string, want socketKind) ([]*os.File, error) {
 		if lerr == nil || !errors.Is(lerr, ErrNotActivated) {
 			return files, lerr
 		}
-		return nil, &Error{Manager: Any, Name: name, Err: ErrNotActivated,
-			Detail: "neither systemd (" + envFDs + " is not set) nor launchd started this process"}
+		detail := "neither systemd (" + envFDs + " is not set) nor launchd started this process"
+		if errors.Is(lerr, ErrNotSupported) {
+			detail = envFDs + " is not set"
+		}
+		return nil, &Error{Manager: Any, Name: name, Err: ErrNotActivated, Detail: detail}
 	}
 	return nil, &Error{Manager: c.Manager, Name: name, Err: ErrNotSupported, Detail: "unknown manager"}
 }

@@ -229,7 +229,7 @@ func TestActivateInetd(t *testing.T) {
 func TestActivateEnvAndStatus(t *testing.T) {
 	p := filepath.Join(testenv.ShortDir(t), "e.sock")
 	// The shell checks what it was given, then exits 7.
-	script := `test "$LISTEN_PID" = "$$" && test "$LISTEN_FDS" = 2 && test "$LISTEN_FDNAMES" = "x:unknown" &&
+	script := `test "$LISTEN_PID" = "$$" && test "$LISTEN_FDS" = 2 && test "$LISTEN_FDNAMES" = "x:x" &&
 test "$GREETING" = hello && test "$FROM_PARENT" = inherited && exit 7; exit 1`
 	cmd := startActivateEnv(t, []string{"FROM_PARENT=inherited"},
 		"--now", "-l", p, "-l", p+"2", "--fdname", "x", "-E", "GREETING=hello", "-E", "FROM_PARENT", "--", "sh", "-c", script)

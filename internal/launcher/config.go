@@ -32,9 +32,11 @@ type Config struct {
 	Addrs []string
 
 	// FDNames are the names of the descriptors, in order (LISTEN_FDNAMES).
-	// Descriptors beyond the names given are named "unknown"; more names than
-	// addresses is an error. With no names, LISTEN_FDNAMES is not set, as
-	// with systemd-socket-activate.
+	// One name names every descriptor, as with systemd-socket-activate;
+	// otherwise descriptors beyond the names given are named "unknown", and
+	// more names than addresses is an error (systemd-socket-activate only
+	// warns and passes a LISTEN_FDNAMES that sd_listen_fds_with_names
+	// rejects). With no names, LISTEN_FDNAMES is not set.
 	FDNames []string
 
 	// Env adds variables to the child's environment: "NAME=VALUE", or "NAME"

@@ -123,8 +123,8 @@ func TestNowNamesAndStatus(t *testing.T) {
 	dir := testenv.ShortDir(t)
 	var out syncBuf
 	code, err := launcher.Run(context.Background(), launcher.Config{
-		Addrs:   []string{filepath.Join(dir, "1.sock"), filepath.Join(dir, "2.sock")},
-		FDNames: []string{"a"}, // the second descriptor is "unknown"
+		Addrs:   []string{filepath.Join(dir, "1.sock"), filepath.Join(dir, "2.sock"), filepath.Join(dir, "3.sock")},
+		FDNames: []string{"a", "b"}, // the third descriptor is "unknown"
 		Now:     true,
 		Env:     []string{childEnv + "=names"},
 		Command: []string{exe(t)},
@@ -136,10 +136,10 @@ func TestNowNamesAndStatus(t *testing.T) {
 	if code != 3 {
 		t.Errorf("exit code %d, want the child's 3", code)
 	}
-	if want := "a: 1\nunknown: 1\nb: true\n"; out.String() != want {
+	if want := "a: 1\nunknown: 1\nb: 1\n"; out.String() != want {
 		t.Errorf("child printed %q, want %q", out.String(), want)
 	}
-	for _, p := range []string{"1.sock", "2.sock"} {
+	for _, p := range []string{"1.sock", "2.sock", "3.sock"} {
 		if _, err := os.Stat(filepath.Join(dir, p)); !os.IsNotExist(err) {
 			t.Errorf("%s not removed at exit: %v", p, err)
 		}

@@ -94,7 +94,11 @@ func (r *runner) serveLoop() (int, error) {
 	if len(r.cfg.FDNames) > 0 {
 		ns := append([]string{}, r.cfg.FDNames...)
 		for len(ns) < len(files) {
-			ns = append(ns, "unknown")
+			if len(r.cfg.FDNames) == 1 {
+				ns = append(ns, r.cfg.FDNames[0]) // one name for all, as systemd-socket-activate does
+			} else {
+				ns = append(ns, "unknown")
+			}
 		}
 		names = strings.Join(ns, ":")
 	}
