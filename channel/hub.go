@@ -128,8 +128,9 @@ func (h *hub) serve(ln net.Listener) {
 	}()
 }
 
-// close stops hosting: the listener and every connection close, and the
-// socket file is removed.
+// close stops hosting: the listener closes and the socket file is removed,
+// then every connection closes. In that order: members start a new election
+// when their connection ends, and must not find the old socket file then.
 func (h *hub) close() {
 	h.mu.Lock()
 	if h.closed {
@@ -137,9 +138,6 @@ func (h *hub) close() {
 		return
 	}
 	h.closed = true
-	for hc := range h.conns {
-		hc.c.Close()
-	}
 	for _, s := range h.sessions {
 		if s.expiry != nil {
 			s.expiry.Stop()
@@ -149,6 +147,11 @@ func (h *hub) close() {
 	if h.ln != nil {
 		h.ln.Close()
 	}
+	h.mu.Lock()
+	for hc := range h.conns {
+		hc.c.Close()
+	}
+	h.mu.Unlock()
 	h.wg.Wait()
 	h.disp.close(true)
 }
