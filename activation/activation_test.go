@@ -42,6 +42,8 @@ func TestMain(m *testing.M) {
 //	files:NAME    Files(NAME); print the count and whether each is close-on-exec
 //	packet:NAME   PacketConns(NAME); print the count; echo "NAME/i:" + datagram
 //	race:NAME     Listeners(NAME) from 8 goroutines at once; print how many won
+//	keepenv:NAME  Collector{KeepEnv: true}.Files(NAME); print whether LISTEN_FDS stayed
+//	closecheck:NAME  Listeners(NAME), close each, print whether its path still exists
 //	env           print whether LISTEN_FDS is still set
 //
 // then prints "ready" and serves until killed.
@@ -130,6 +132,22 @@ func runChild(ops string) {
 			}
 			wg.Wait()
 			say("race %s won=%d already=%d", name, won, already)
+		case "keepenv":
+			fs, err := activation.Collector{KeepEnv: true}.Files(name)
+			_, set := os.LookupEnv("LISTEN_FDS")
+			say("keepenv %s n=%d err=%v LISTEN_FDS set=%v", name, len(fs), err, set)
+		case "closecheck":
+			ls, err := activation.Listeners(name)
+			if err != nil {
+				say("closecheck %s %s", name, errClass(err))
+				continue
+			}
+			for _, l := range ls {
+				path := l.Addr().String()
+				l.Close()
+				_, err := os.Stat(path)
+				say("closecheck %s closed, path kept=%v", name, err == nil)
+			}
 		case "env":
 			_, set := os.LookupEnv("LISTEN_FDS")
 			say("env LISTEN_FDS set=%v", set)
@@ -325,6 +343,33 @@ func TestSystemdConcurrentCollect(t *testing.T) {
 	c := start(t, cmd, "race:r")
 	triggerUnix(t, p)
 	c.expect("race r won=1 already=7")
+	c.expect("ready")
+}
+
+func TestSystemdKeepEnvAndClose(t *testing.T) {
+	dir := testenv.ShortDir(t)
+	pk, pc := filepath.Join(dir, "k.sock"), filepath.Join(dir, "c.sock")
+	cmd := socketActivate(t, "-l", pk, "-l", pc, "--fdname=k:c")
+	c := start(t, cmd, "keepenv:k,closecheck:c,env")
+	triggerUnix(t, pk)
+	c.expect("keepenv k n=1 err=<nil> LISTEN_FDS set=true")
+	c.expect("closecheck c closed, path kept=true") // the manager's path is never unlinked
+	c.expect("env LISTEN_FDS set=false")
+	c.expect("ready")
+	if _, err := os.Stat(pc); err != nil {
+		t.Errorf("inherited socket path gone after the child closed its listener: %v", err)
+	}
+}
+
+// TestSystemdAcceptConnection: with --accept the child gets a connected socket,
+// not a listener (systemd's Accept=yes): Listeners refuses it, Files takes it.
+func TestSystemdAcceptConnection(t *testing.T) {
+	p := filepath.Join(testenv.ShortDir(t), "acc.sock")
+	cmd := socketActivate(t, "--accept", "-l", p)
+	c := start(t, cmd, "collect:unknown,files:unknown")
+	triggerUnix(t, p)
+	c.expect("collect unknown err=BADSOCKET")
+	c.expect("files unknown n=1 cloexec=true")
 	c.expect("ready")
 }
 
