@@ -23,9 +23,11 @@ func collectSystemd(c Collector, name string, want socketKind) ([]*os.File, erro
 	if systemdNames == nil {
 		names, err := parseListenEnv(os.LookupEnv, os.Getpid())
 		if err != nil {
-			e := err.(*Error)
-			e.Name = name
-			return nil, e
+			var e *Error
+			if errors.As(err, &e) {
+				e.Name = name
+			}
+			return nil, err
 		}
 		// sd_listen_fds(3) marks every inherited descriptor close-on-exec at
 		// once, whether or not it is collected later.
