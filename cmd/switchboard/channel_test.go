@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -154,7 +155,7 @@ func TestChannelCommandTakeover(t *testing.T) {
 		t.Fatalf("C exited %d: %s", code, cErr.String())
 	}
 	// C's exit means B received the message; B prints it right after.
-	chanWaitFor(t, "B printing the message published after the takeover", func() bool {
+	chanWaitFor(t, "B printing the message published after the takeover (C said "+strconv.Quote(cErr.String())+")", func() bool {
 		return strings.Contains(bOut.String(), `"message":"after"`)
 	})
 	stopB()
