@@ -210,6 +210,51 @@ func TestDatagram(t *testing.T) {
 	}
 }
 
+func TestDatagramUDP(t *testing.T) {
+	free, err := net.ListenPacket("udp", "127.0.0.1:0") // a free port, released for the launcher
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := free.LocalAddr().String()
+	free.Close()
+	runAsync(t, launcher.Config{
+		Addrs:   []string{addr},
+		FDNames: []string{"dg"},
+		Type:    launcher.Datagram,
+		Env:     []string{childEnv + "=dgram"},
+		Command: []string{exe(t)},
+	})
+	me, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer me.Close()
+	to, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 100)
+	// UDP gives no error before the launcher binds: resend until answered,
+	// with a deadline.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := me.WriteTo([]byte("ping"), to); err != nil {
+			t.Fatal(err)
+		}
+		me.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		n, _, err := me.ReadFrom(buf)
+		if err == nil {
+			if got := string(buf[:n]); got != "echo ping" {
+				t.Errorf("answer %q, want %q", got, "echo ping")
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no answer over UDP: %v", err)
+		}
+	}
+}
+
 func TestSeqPacket(t *testing.T) {
 	p := filepath.Join(testenv.ShortDir(t), "sp.sock")
 	runAsync(t, launcher.Config{
