@@ -415,7 +415,7 @@ func (c *Client) waitWritten(ctx context.Context) {
 	q := c.q
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for q.conn != nil && q.sent < len(q.buf) {
+	for q.conn != nil && (q.sent < len(q.buf) || q.writing) {
 		if q.space == nil {
 			q.space = make(chan struct{})
 		}

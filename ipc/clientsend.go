@@ -107,7 +107,7 @@ func (c *Client) Flush(ctx context.Context) error {
 			if c.acked >= target {
 				return nil
 			}
-		} else if q.conn != nil && q.sent == len(q.buf) {
+		} else if q.conn != nil && q.sent == len(q.buf) && !q.writing {
 			return nil
 		}
 		if q.space == nil {

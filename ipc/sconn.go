@@ -202,7 +202,7 @@ func (c *sconn) goAway(ctx context.Context, code uint64, text string) {
 			q.appendFrame(&wire.Frame{Type: wire.TypeGoAway, ID: code, Payload: []byte(text)})
 		}
 		q.mu.Lock()
-		for q.conn != nil && q.sent < len(q.buf) {
+		for q.conn != nil && (q.sent < len(q.buf) || q.writing) {
 			if q.space == nil {
 				q.space = make(chan struct{})
 			}
