@@ -54,7 +54,7 @@ func testConfig(t *testing.T, scenarios ...string) Config {
 	}
 }
 
-func TestRawMeasurements(t *testing.T) {
+func TestBenchRawMeasurements(t *testing.T) {
 	cfg := testConfig(t)
 	if err := cfg.fill(); err != nil {
 		t.Fatal(err)
@@ -87,7 +87,7 @@ func TestRawMeasurements(t *testing.T) {
 	}
 }
 
-func TestRunEndToEnd(t *testing.T) {
+func TestBenchRunEndToEnd(t *testing.T) {
 	cfg := testConfig(t, "direct-c2s-64", "reqrep-direct-p50", "hub-pubsub-64-nats")
 	var progress bytes.Buffer
 	cfg.Progress = &progress
@@ -208,7 +208,7 @@ func checkSVG(t *testing.T, results []Result) {
 	}
 }
 
-func TestJudge(t *testing.T) {
+func TestBenchJudge(t *testing.T) {
 	for _, tc := range []struct {
 		r    Result
 		met  bool
@@ -230,7 +230,7 @@ func TestJudge(t *testing.T) {
 	}
 }
 
-func TestLookup(t *testing.T) {
+func TestBenchLookup(t *testing.T) {
 	for _, name := range DefaultScenarios {
 		s, err := Lookup(name)
 		if err != nil {
@@ -256,7 +256,7 @@ func TestLookup(t *testing.T) {
 	}
 }
 
-func TestScenarioSets(t *testing.T) {
+func TestBenchScenarioSets(t *testing.T) {
 	got, err := Scenarios([]string{"direct-c2s-64", "targets", "scale"})
 	if err != nil {
 		t.Fatal(err)
@@ -275,7 +275,7 @@ func TestScenarioSets(t *testing.T) {
 	}
 }
 
-func TestStats(t *testing.T) {
+func TestBenchStats(t *testing.T) {
 	if m := median([]float64{3, 1, 2}); m != 2 {
 		t.Errorf("median = %v, want 2", m)
 	}
@@ -299,7 +299,7 @@ func TestStats(t *testing.T) {
 	}
 }
 
-func TestParamsRoundTrip(t *testing.T) {
+func TestBenchParamsRoundTrip(t *testing.T) {
 	p := Params{Role: "raw-client", Mode: "source", Addr: "/tmp/x.sock", Size: 1024, Conns: 7,
 		Duration: 1500 * time.Millisecond, Topic: "a.b", Subs: 3, Wire: "socket-ipc", CPUProf: "/tmp/p"}
 	got, err := ParseParams(p.Args())
@@ -311,7 +311,7 @@ func TestParamsRoundTrip(t *testing.T) {
 	}
 }
 
-func TestWorkerFailureIsReported(t *testing.T) {
+func TestBenchWorkerFailureIsReported(t *testing.T) {
 	cfg := testConfig(t)
 	if err := cfg.fill(); err != nil {
 		t.Fatal(err)
