@@ -34,6 +34,10 @@ const maxBindAttempts = 5
 // a socket file exists but refuses connections, as a stale one does.
 var testHookBound func()
 
+// testHookClosed, when set by a test, runs in Close after the socket stopped
+// listening and before the socket file is checked and removed.
+var testHookClosed func()
+
 // listenUnix listens on a Unix socket path; see ListenConfig.Listen for the
 // rules. The lock is held from before the first bind until listen(2) has
 // returned, so no other starter can probe our socket before it accepts.
@@ -256,8 +260,14 @@ func (l *unixListener) SetUnlinkOnClose(unlink bool) {
 }
 
 // Close stops listening and removes the socket file if it is still ours. It
-// checks and removes under the path's lock, so that the new socket of a
-// process starting on the same path at that moment is never removed.
+// takes the path's lock before it stops listening and holds it until the file
+// is checked and removed: a process starting on the path meanwhile either
+// finds our socket alive (and connects to it) or waits for the lock and finds
+// no file. Closing first and locking afterwards would let a starter replace
+// the socket in between, and the inode check could then be fooled by the
+// kernel reusing our freed inode number for the new socket. When the lock
+// cannot be had in time the file is left for the next starter's stale-socket
+// check instead of being removed unlocked.
 func (l *unixListener) Close() error {
 	l.mu.Lock()
 	first, unlink := !l.closed, l.unlink
@@ -266,22 +276,24 @@ func (l *unixListener) Close() error {
 	if !first || !unlink {
 		return l.UnixListener.Close()
 	}
-	// Stop accepting first: a process starting on the path from now on finds
-	// a stale socket and may replace it, which the inode check below notices.
-	err := l.UnixListener.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), closeLockTimeout)
 	defer cancel()
 	lk, lerr := lockfile.Acquire(ctx, l.lockPath, l.lockPerm)
+	err := l.UnixListener.Close()
+	if testHookClosed != nil {
+		testHookClosed()
+	}
+	if lerr != nil {
+		return err
+	}
 	removed := false
 	if now, serr := os.Lstat(l.path); serr == nil && os.SameFile(l.created, now) {
 		removed = os.Remove(l.path) == nil
 	}
-	if lerr == nil {
-		if removed {
-			lk.Remove()
-		} else {
-			lk.Unlock()
-		}
+	if removed {
+		lk.Remove()
+	} else {
+		lk.Unlock()
 	}
 	return err
 }

@@ -627,3 +627,41 @@ func TestHandBuiltAddrChecked(t *testing.T) {
 	}
 	l.Close()
 }
+
+// TestUnixCloseRacingStarter closes a listener while another starter listens on
+// the same path: the new socket must survive the old listener's Close, even
+// when the kernel gives it the inode number the old socket just freed.
+func TestUnixCloseRacingStarter(t *testing.T) {
+	path := filepath.Join(testenv.ShortDir(t), "race.sock")
+	ctx := context.Background()
+	for i := range 20 {
+		old, err := Listen(ctx, path)
+		if err != nil {
+			t.Fatalf("round %d: Listen: %v", i, err)
+		}
+		type result struct {
+			l   net.Listener
+			err error
+		}
+		started := make(chan result, 1)
+		testHookClosed = func() {
+			go func() {
+				l, err := Listen(ctx, path)
+				started <- result{l, err}
+			}()
+		}
+		old.Close()
+		testHookClosed = nil
+		r := <-started
+		if r.err != nil {
+			t.Fatalf("round %d: the racing starter failed: %v", i, r.err)
+		}
+		c, err := Dial(ctx, path)
+		if err != nil {
+			r.l.Close()
+			t.Fatalf("round %d: the new listener is unreachable after the old one closed: %v", i, err)
+		}
+		c.Close()
+		r.l.Close()
+	}
+}
