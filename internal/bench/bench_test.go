@@ -246,6 +246,9 @@ func TestBenchLookup(t *testing.T) {
 			t.Errorf("%s: %+v %v, want size %d", name, s, err, size)
 		}
 	}
+	if s, _ := Lookup("connected-1000"); s.Measure.Idle != 999 || s.Measure.Conns != 1 || s.Baseline.Idle != 0 {
+		t.Errorf("connected-1000: measure %+v baseline %+v, want 1 sender and 999 idle against 1 sender", s.Measure, s.Baseline)
+	}
 	if s, _ := Lookup("direct-c2s-1k"); s.Target != 0.8 {
 		t.Errorf("direct-c2s-1k target %v, want 0.8", s.Target)
 	}

@@ -62,7 +62,11 @@ func layout(sp Spec, d time.Duration) ([]procSpec, error) {
 		if sp.Dir == "s2c" {
 			return []procSpec{mk(partSender, server, "source", 1), mk(partReceiver, client, "sink", 1)}, nil
 		}
-		return []procSpec{mk(partReceiver, server, "sink", conns), mk(partSender, client, "source", conns)}, nil
+		procs := []procSpec{mk(partReceiver, server, "sink", conns)}
+		if sp.Idle > 0 {
+			procs = append(procs, mk(partOther, client, "idle", sp.Idle))
+		}
+		return append(procs, mk(partSender, client, "source", conns)), nil
 	case LayoutFanout:
 		return []procSpec{mk(partSender, server, "source", conns), mk(partReceiver, client, "sink", conns)}, nil
 	case LayoutPingPong:

@@ -36,6 +36,7 @@ type Spec struct {
 	Size      int    // payload bytes
 	Conns     int    // stream: sending clients; fanout: readers; idle: connections
 	Subs      int    // pubsub: subscriptions held besides the one that matches
+	Idle      int    // stream: idle connections held open meanwhile by another process
 }
 
 // String names the measurement for progress output and errors.
@@ -53,6 +54,9 @@ func (s Spec) String() string {
 	}
 	if s.Subs > 0 {
 		fmt.Fprintf(&b, " +%d subs", s.Subs)
+	}
+	if s.Idle > 0 {
+		fmt.Fprintf(&b, " +%d idle", s.Idle)
 	}
 	return b.String()
 }
@@ -136,7 +140,7 @@ var DefaultScenarios = []string{
 	"broadcast-10", "broadcast-100",
 	"reqrep-direct-p50", "reqrep-direct-p99", "reqrep-hub-p50", "reqrep-hub-p99",
 	"sipc-json-node",
-	"idle-10000", "clients-1000",
+	"idle-10000", "clients-1000", "connected-1000",
 	"channel-takeover-p50", "channel-takeover-p99",
 }
 
@@ -172,6 +176,7 @@ many at once.
   sipc-json-node        socket-ipc mode JSON client -> server, vs Node socket-ipc (--against node) (>= 3x)
   idle-N                server RSS per idle connection with N connections (<= 16 KiB at 10,000)
   clients-N             client -> server throughput with N sending clients, vs 1 client (>= 80% at 1,000)
+  connected-N           client -> server throughput of 1 client while N are connected, vs 1 (>= 80% at 1,000)
   channel-takeover-p50|p99  self-hosting channel takeover after SIGKILL of the host (<= 100 ms, <= 250 ms)`
 
 // Lookup returns the scenario called name.
@@ -294,6 +299,17 @@ func Lookup(name string) (Scenario, error) {
 			Measure:      Spec{Layout: LayoutStream, Transport: SB, Dir: "c2s", Size: 64, Conns: n},
 			Baseline:     Spec{Layout: LayoutStream, Transport: SB, Dir: "c2s", Size: 64, Conns: 1},
 			BaselineName: "the same with 1 client",
+		}, map[int]float64{1000: 0.8}[n]), nil
+	case len(parts) == 2 && parts[0] == "connected":
+		n, ok := parseCount(parts[1])
+		if !ok {
+			return bad()
+		}
+		return thr(Scenario{
+			About:        fmt.Sprintf("client -> server 64 B from 1 client while %d clients are connected", n),
+			Measure:      Spec{Layout: LayoutStream, Transport: SB, Dir: "c2s", Size: 64, Conns: 1, Idle: n - 1},
+			Baseline:     Spec{Layout: LayoutStream, Transport: SB, Dir: "c2s", Size: 64, Conns: 1},
+			BaselineName: "the same with 1 client connected",
 		}, map[int]float64{1000: 0.8}[n]), nil
 	case name == "channel-takeover-p50" || name == "channel-takeover-p99":
 		s := Scenario{
