@@ -223,47 +223,60 @@ func (q *outq) writeLoop(c net.Conn, done chan<- struct{}) {
 	defer close(done)
 	q.mu.Lock()
 	for {
-		for q.conn == c && q.sent == len(q.buf) {
+		for q.conn == c && (q.sent == len(q.buf) || q.writing) {
 			q.wake.Wait()
 		}
 		if q.conn != c {
 			q.mu.Unlock()
 			return
 		}
-		chunk := q.buf[q.sent:]
-		q.writing = true
-		q.mu.Unlock()
-		n, err := c.Write(chunk)
-		q.mu.Lock()
-		q.writing = false
-		if q.conn != c {
-			q.mu.Unlock()
-			return
-		}
-		q.sent += n
-		if !q.retain {
-			q.head = q.sent
-		} else {
-			// Frames other than sequenced MSGs are done once written.
-			for q.head < q.sent {
-				size, typ, s := frameAt(q.buf[q.head:])
-				if typ == wire.TypeMsg && s != 0 {
-					break
-				}
-				q.head += size
-			}
-		}
-		q.compactLocked()
-		q.freedLocked()
-		if err != nil {
-			q.conn = nil
-			f := q.onWrite
-			q.mu.Unlock()
-			c.Close()
-			if f != nil {
-				f(err)
-			}
+		if !q.writeLocked(c) {
 			return
 		}
 	}
+}
+
+// writeLocked writes everything pending to c, outside the lock. q.mu must be
+// held, q.writing false and c the connection. It returns true with q.mu
+// held, or false with q.mu released when c is no longer the connection or
+// the write failed (then c is closed and onWrite called).
+func (q *outq) writeLocked(c net.Conn) bool {
+	chunk := q.buf[q.sent:]
+	q.writing = true
+	q.mu.Unlock()
+	n, err := c.Write(chunk)
+	q.mu.Lock()
+	q.writing = false
+	if q.conn != c {
+		q.wake.Broadcast()
+		q.mu.Unlock()
+		return false
+	}
+	q.sent += n
+	if !q.retain {
+		q.head = q.sent
+	} else {
+		// Frames other than sequenced MSGs are done once written.
+		for q.head < q.sent {
+			size, typ, s := frameAt(q.buf[q.head:])
+			if typ == wire.TypeMsg && s != 0 {
+				break
+			}
+			q.head += size
+		}
+	}
+	q.compactLocked()
+	q.freedLocked()
+	if err != nil {
+		q.conn = nil
+		f := q.onWrite
+		q.wake.Broadcast()
+		q.mu.Unlock()
+		c.Close()
+		if f != nil {
+			f(err)
+		}
+		return false
+	}
+	return true
 }
