@@ -194,8 +194,7 @@ func (c *sconn) finish(err error) {
 
 // goAway asks the client to leave: it queues a GOAWAY (native), waits until
 // the queue is written or ctx is done, and closes the connection.
-func (c *sconn) goAway(ctx context.Context, code uint64, text string) {
-	ss := c.sess
+func (c *sconn) goAway(ctx context.Context, ss *session, code uint64, text string) {
 	if ss != nil {
 		q := ss.q
 		if ss.wire == Native {

@@ -493,13 +493,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.begin()
 	s.mu.Lock()
 	conns := make([]*sconn, 0, len(s.conns))
+	sessions := make([]*session, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)
+		sessions = append(sessions, c.sess)
 	}
 	s.mu.Unlock()
 	var wg sync.WaitGroup
-	for _, c := range conns {
-		wg.Go(func() { c.goAway(ctx, wire.GoAwayServerShutdown, "server shutting down") })
+	for i, c := range conns {
+		wg.Go(func() { c.goAway(ctx, sessions[i], wire.GoAwayServerShutdown, "server shutting down") })
 	}
 	wg.Wait()
 	err := s.ns.Shutdown(ctx)

@@ -48,15 +48,15 @@ func (c *sconn) serveNative(ctx context.Context) error {
 	c.info = ClientInfo{ID: ss.id, Wire: Native, Resumed: resumed, Conn: c.nc}
 	s.mu.Unlock()
 	welcome, _ := wire.MarshalWelcome(&wire.Welcome{ID: ss.id, Resumed: resumed, Acked: ss.lastRecv.Load(), MaxFrame: s.cfg.MaxFrame})
-	if _, err := c.nc.Write(wire.AppendFrame(nil, &wire.Frame{Type: wire.TypeWelcome, Payload: welcome})); err != nil {
-		return err
-	}
 	c.nc.SetReadDeadline(time.Time{})
 	c.ir.on = s.cfg.IdleTimeout > 0
 	ss.q.mu.Lock()
 	ss.q.onWrite = func(err error) { c.setErr(err) }
 	ss.q.mu.Unlock()
-	writer := ss.q.attach(c.nc, 0, nil)
+	// The WELCOME goes first through the session's queue: from the moment
+	// the client can know its id, everything sent to it is on this
+	// connection's way.
+	writer := ss.q.attach(c.nc, 0, wire.AppendFrame(nil, &wire.Frame{Type: wire.TypeWelcome, Payload: welcome}))
 	defer func() { ss.q.detach(c.nc); <-writer }()
 	if s.cfg.OnConnect != nil {
 		s.cfg.OnConnect(c.info)
