@@ -106,13 +106,15 @@ func TestIndexMatchesBruteForce(t *testing.T) {
 }
 
 func TestHubRoutesByPattern(t *testing.T) {
-	_, addr := testServer(t, ServerConfig{Hub: true})
+	s, addr := testServer(t, ServerConfig{Hub: true})
+	s.Handle("sync", func(m *Message) { m.Respond(nil) })
 	patterns := []string{"a.*", "a.>", "a.b", "x"}
 	cols := make([]*collector, len(patterns))
+	clients := make([]*Client, len(patterns))
 	for i, p := range patterns {
 		cols[i] = newCollector()
-		c := dialT(t, addr)
-		if _, err := c.Subscribe(testCtx(t), p, cols[i].handle); err != nil {
+		clients[i] = dialT(t, addr)
+		if _, err := clients[i].Subscribe(testCtx(t), p, cols[i].handle); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -130,10 +132,19 @@ func TestHubRoutesByPattern(t *testing.T) {
 	if err := pub.Flush(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
-	// A marker through every subscriber proves everything before it arrived.
+	// Flush returned: the hub has routed everything. A reply on each
+	// subscriber's connection comes after what was routed to it, so once
+	// it is back every delivery has been handled.
+	for _, c := range append(clients, pub) {
+		if _, err := c.Request(testCtx(t), "sync", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
 	want := map[string][]string{"a.*": {"a.b", "a.c"}, "a.>": {"a.b", "a.c", "a.b.c"}, "a.b": {"a.b"}, "x": {"x"}}
 	for i, p := range patterns {
-		got := cols[i].wait(t, len(want[p]))
+		cols[i].mu.Lock()
+		got := cols[i].msgs
+		cols[i].mu.Unlock()
 		var ts []string
 		for _, m := range got {
 			ts = append(ts, m.Topic)
