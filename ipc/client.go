@@ -608,6 +608,12 @@ func (c *Client) serve(conn net.Conn, w *wire.Welcome) error {
 		if acked > c.acked {
 			c.acked = acked
 		}
+		if acked > c.seq {
+			// The session has seen more of this id than this Client sent
+			// (a new process resuming with WithID): number above it, or
+			// the server would drop the new messages as duplicates.
+			c.seq = acked
+		}
 		c.q.mu.Unlock()
 	}
 	// Attach under c.mu: a subscription or request made concurrently is

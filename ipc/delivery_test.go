@@ -240,3 +240,31 @@ func TestDeliveryDedupeByOrigin(t *testing.T) {
 		}
 	}
 }
+
+// A new Client resuming an id (WithID) whose session has seen messages
+// numbers its own above them, so none is taken for a duplicate.
+func TestDeliveryNewProcessResumesID(t *testing.T) {
+	s, addr := testServer(t, ServerConfig{})
+	got := newCollector()
+	s.Handle("t", got.handle)
+	id := newUUID()
+	first := dialT(t, addr, WithID(id))
+	for i := range 5 {
+		first.Send(testCtx(t), "t", i)
+	}
+	if err := first.Flush(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+	second := dialT(t, addr, WithID(id))
+	if second.ID() != id {
+		t.Fatalf("id %q, want %q", second.ID(), id)
+	}
+	second.Send(testCtx(t), "t", 5)
+	if err := second.Flush(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(got.wait(t, 6)); n != 6 {
+		t.Fatalf("%d messages", n)
+	}
+}
