@@ -45,9 +45,6 @@ type outq struct {
 	onWrite     func(err error) // called once by the writer of a connection that failed
 }
 
-// maxIdleBuf is the largest buffer an emptied queue keeps.
-const maxIdleBuf = 1 << 20
-
 // retainFactor bounds the written but unacknowledged bytes of a server
 // session, as a multiple of its limit.
 const retainFactor = 4
@@ -164,9 +161,6 @@ func (q *outq) ackLocked(seq uint64) {
 func (q *outq) compactLocked() {
 	switch {
 	case q.head == len(q.buf):
-		if cap(q.buf) > maxIdleBuf {
-			q.buf = nil // a burst is over: do not keep its memory
-		}
 		q.buf, q.head, q.sent = q.buf[:0], 0, 0
 	case q.head > 0 && (q.head >= len(q.buf)/2 || q.head >= 1<<20):
 		n := copy(q.buf, q.buf[q.head:])
