@@ -162,3 +162,24 @@ func TestSlowConsumerBlock(t *testing.T) {
 	}
 	good.wait(t, n)
 }
+
+// A queue that grew during a burst gives its memory back once idle, and
+// only then.
+func TestQueueTrimIdle(t *testing.T) {
+	q := newOutq(false, 0)
+	q.buf = make([]byte, 0, 2*maxIdleBuf)
+	q.writes = 1
+	q.trimIdle() // it wrote since the last look: kept
+	if cap(q.buf) != 2*maxIdleBuf {
+		t.Fatal("trimmed a queue that was busy")
+	}
+	q.trimIdle() // idle since: trimmed
+	if cap(q.buf) != 0 {
+		t.Fatalf("idle queue keeps %d bytes", cap(q.buf))
+	}
+	q.buf = append(make([]byte, 0, 2*maxIdleBuf), 1)
+	q.trimIdle()
+	if len(q.buf) != 1 {
+		t.Fatal("trimmed a queue with pending bytes")
+	}
+}

@@ -42,6 +42,8 @@ type outq struct {
 	maxMsgs     int // bound on nmsg when > 0
 	nmsg        int // retained MSG frames with a sequence number
 	space       chan struct{}
+	writes      uint64          // writes done, for trimIdle
+	seenWrites  uint64          // writes at the previous trimIdle
 	onWrite     func(err error) // called once by the writer of a connection that failed
 }
 
@@ -265,6 +267,7 @@ func (q *outq) writeLocked(c net.Conn) bool {
 			q.head += size
 		}
 	}
+	q.writes++
 	q.compactLocked()
 	q.freedLocked()
 	if err != nil {
@@ -279,4 +282,20 @@ func (q *outq) writeLocked(c net.Conn) bool {
 		return false
 	}
 	return true
+}
+
+// maxIdleBuf is the largest buffer an idle queue keeps.
+const maxIdleBuf = 256 << 10
+
+// trimIdle gives back the buffer of a queue that is empty and has not
+// written since the previous call, when a burst left it larger than
+// maxIdleBuf. The server's janitor calls it periodically, so a busy stream
+// never reallocates while idle connections do not hold their peak memory.
+func (q *outq) trimIdle() {
+	q.mu.Lock()
+	if q.writes == q.seenWrites && !q.writing && q.head == len(q.buf) && cap(q.buf) > maxIdleBuf {
+		q.buf, q.head, q.sent = nil, 0, 0
+	}
+	q.seenWrites = q.writes
+	q.mu.Unlock()
 }

@@ -736,6 +736,9 @@ func (s *Server) sweep(now time.Time) {
 	for _, ss := range expired {
 		s.endSession(ss)
 	}
+	for _, ss := range s.allSessions() {
+		ss.q.trimIdle()
+	}
 	s.pendMu.Lock()
 	for id, p := range s.pending {
 		if now.Sub(p.at) > requestTTL {
@@ -753,4 +756,16 @@ func (s *Server) refreshSockAllLocked() {
 		all = append(all, ss)
 	}
 	s.sockAll.Store(&all)
+}
+
+// allSessions returns every session: native ones (in the store) and
+// socket-ipc ones.
+func (s *Server) allSessions() []*session {
+	s.store.mu.Lock()
+	all := make([]*session, 0, len(s.store.m))
+	for _, ss := range s.store.m {
+		all = append(all, ss)
+	}
+	s.store.mu.Unlock()
+	return append(all, *s.sockAll.Load()...)
 }
