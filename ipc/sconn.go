@@ -246,7 +246,7 @@ func (c *sconn) serveSocketIPC(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if s.ctx.Err() != nil {
+		if s.stopped.Load() {
 			return net.ErrClosed // closed: buffered input is not processed
 		}
 		topic = normTopic(topic)

@@ -36,6 +36,7 @@ type Server struct {
 
 	sockAll   atomic.Pointer[[]*session] // snapshot of sock for hub fan-out
 	closedA   atomic.Bool                // closed, readable without mu
+	stopped   atomic.Bool                // readers stop, even with input buffered: set with cancel
 	lastTopic atomicString               // a topic known to be valid
 
 	pendMu  sync.Mutex
@@ -475,7 +476,7 @@ const adoptedSubBase = 1 << 62
 // is safe to call more than once; later sends return SendAfterCloseError.
 func (s *Server) Close() error {
 	s.begin()
-	s.cancel()
+	s.stop()
 	err := s.ns.Close()
 	s.connWG.Wait()
 	if errors.Is(err, netserver.ErrServerClosed) {
@@ -506,7 +507,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	wg.Wait()
 	err := s.ns.Shutdown(ctx)
 	if err != nil {
-		s.cancel()
+		s.stop()
 		s.ns.Close()
 	}
 	s.connWG.Wait()
@@ -526,7 +527,7 @@ func (s *Server) begin() {
 
 func (s *Server) finish() {
 	s.closeOnce.Do(func() {
-		s.cancel()
+		s.stop()
 		close(s.done)
 		<-s.janitor
 		s.mu.Lock()
@@ -768,4 +769,11 @@ func (s *Server) allSessions() []*session {
 	}
 	s.store.mu.Unlock()
 	return append(all, *s.sockAll.Load()...)
+}
+
+// stop makes every reader stop processing input, even input it has
+// buffered, and cancels the server's context.
+func (s *Server) stop() {
+	s.stopped.Store(true)
+	s.cancel()
 }

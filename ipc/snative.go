@@ -65,7 +65,7 @@ func (c *sconn) serveNative(ctx context.Context) error {
 		if err := rd.ReadFrame(f); err != nil {
 			return err
 		}
-		if s.ctx.Err() != nil {
+		if s.stopped.Load() {
 			return net.ErrClosed // closed: buffered input is not processed
 		}
 		if err := c.frame(ctx, f); err != nil {
