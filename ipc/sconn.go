@@ -30,6 +30,8 @@ type sconn struct {
 	relay  []byte // scratch for relayed frames
 	jrelay []byte // scratch for relayed socket-ipc frames
 	f      wire.Frame
+	rf     wire.Frame // the relayed frame, reused
+	env    envelope   // its envelope, reused
 
 	handlerRC routeCache[*route]
 	subsRC    routeCache[*session]

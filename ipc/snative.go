@@ -251,30 +251,39 @@ func (c *sconn) publish(ctx context.Context, topic string, f *wire.Frame) {
 	if len(targets) == 0 && len(socks) == 0 {
 		return
 	}
-	rf := wire.Frame{Type: wire.TypeMsg, Flags: wire.FlagOrigin, ID: f.Seq, Topic: f.Topic, Origin: ss.uuid, Payload: f.Payload}
+	// The relayed frame and its envelope live in c and are reused: only
+	// the fields that change are set.
+	rf := &c.rf
+	rf.Type, rf.Flags, rf.ID, rf.Topic, rf.Payload = wire.TypeMsg, wire.FlagOrigin, f.Seq, f.Topic, f.Payload
+	rf.Origin = ss.uuid
 	if len(rf.Topic) == 0 {
-		rf.Topic = []byte("none")
+		rf.Topic = none
 	}
-	c.relay = wire.AppendFrame(c.relay[:0], &rf)
-	e := envelope{topic: topic, native: c.relay, payload: f.Payload, scratch: &c.jrelay}
+	c.relay = wire.AppendFrame(c.relay[:0], rf)
+	e := &c.env
+	e.topic, e.native, e.payload, e.json, e.scratch = topic, c.relay, f.Payload, nil, &c.jrelay
+	e.jsonOK = 0
 	if ss.codecName != "json" && ss.codecName != "" {
 		e.jsonOK = -1
 	}
+	e.pub, e.pseq = nil, 0
 	if track {
 		e.pub, e.pseq = ss, f.Seq
 	}
 	for _, t := range targets {
 		if t != ss {
-			s.deliver(ctx, t, &e)
+			s.deliver(ctx, t, e)
 		}
 	}
 	if len(socks) > 0 {
 		e.pub = nil
 		for _, t := range socks {
-			s.deliver(ctx, t, &e)
+			s.deliver(ctx, t, e)
 		}
 	}
 }
+
+var none = []byte("none")
 
 // request answers or forwards a native client's request.
 func (c *sconn) request(ctx context.Context, f *wire.Frame) {
