@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"io"
+	"runtime"
 	"strconv"
 	"testing"
 )
@@ -39,8 +40,12 @@ func BenchmarkAppendFrame(b *testing.B) {
 	}
 }
 
+// streamSizes adds frames at and beyond the reader's batching size, which
+// once made the Reader grow and shrink its buffer on every frame.
+var streamSizes = []int{64, 1024, 64 << 10, 1 << 20}
+
 func BenchmarkReadFrame(b *testing.B) {
-	for _, size := range payloadSizes {
+	for _, size := range streamSizes {
 		b.Run(strconv.Itoa(size)+"B", func(b *testing.B) {
 			f := Frame{Type: TypeMsg, Seq: 1, Topic: []byte("orders.new"), Payload: make([]byte, size)}
 			one := AppendFrame(nil, &f)
@@ -78,7 +83,7 @@ func BenchmarkAppendJSONFrame(b *testing.B) {
 }
 
 func BenchmarkJSONReadMessage(b *testing.B) {
-	for _, size := range payloadSizes {
+	for _, size := range streamSizes {
 		b.Run(strconv.Itoa(size)+"B", func(b *testing.B) {
 			one := AppendJSONFrame(nil, "orders.new", jsonMessage(size))
 			r := NewJSONReader(&loopReader{data: bytes.Repeat(one, 64)}, 0)
@@ -105,6 +110,35 @@ func BenchmarkJSONReadMessageSlow(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkIdleReaders measures the memory of 10,000 connections that have
+// each received one small frame and then gone quiet: what a server holds
+// per idle client. B/reader is the heap each Reader keeps.
+func BenchmarkIdleReaders(b *testing.B) {
+	const n = 10000
+	one := AppendFrame(nil, &Frame{Type: TypeHello, Seq: 1, Topic: []byte("client.hello")})
+	src := make([]bytes.Reader, n)
+	readers := make([]*Reader, n)
+	var f Frame
+	var before, after runtime.MemStats
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(readers)
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for i := range readers {
+			src[i].Reset(one)
+			readers[i] = NewReader(&src[i], 0)
+			if err := readers[i].ReadFrame(&f); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/reader")
+	}
+	runtime.KeepAlive(readers)
 }
 
 var _ io.Reader = (*loopReader)(nil)

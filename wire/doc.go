@@ -19,8 +19,12 @@
 //     Err* sentinels; the reader then stays failed, and the connection should
 //     be closed.
 //   - The hot paths do not allocate: AppendFrame and AppendJSONFrame into a
-//     buffer with room, Reader.ReadFrame always, JSONReader.ReadMessage for
-//     messages of the common shape on a repeated topic.
+//     buffer with room, Reader.ReadFrame and JSONReader.ReadMessage (for
+//     messages of the common shape on a repeated topic) once the reader's
+//     buffer has grown to what the stream needs.
+//   - A reader's buffer follows its connection: 4 KiB from the first read,
+//     doubled while reads fill it up to DefaultBufferSize (64 KiB), grown
+//     for a larger frame and kept while such frames keep coming.
 //   - Decoded slices point into the reader's buffer and are valid until the
 //     next read call.
 //

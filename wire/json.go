@@ -100,6 +100,7 @@ type JSONReader struct {
 	err   error // read error to report once buf[r:w] is consumed
 	fatal error // sticky decode error
 	topic string
+	sizer
 }
 
 // NewJSONReader returns a JSONReader from r whose messages may be at most
@@ -137,12 +138,13 @@ func (r *JSONReader) ReadMessage() (topic string, message []byte, err error) {
 		return "", nil, r.fatal
 	}
 	if r.buf == nil {
-		r.buf = make([]byte, min(DefaultBufferSize, r.max+len(Delimiter)))
-	} else if len(r.buf) > DefaultBufferSize && r.w-r.r <= DefaultBufferSize {
-		nb := make([]byte, DefaultBufferSize)
-		r.w = copy(nb, r.buf[r.r:r.w])
-		r.r = 0
-		r.buf = nb
+		r.buf = make([]byte, min(initialBufferSize, r.max+len(Delimiter)))
+	} else if r.seen >= shrinkWindow {
+		if size := r.shrinkSize(len(r.buf)); size < len(r.buf) && r.w-r.r <= size {
+			r.buf, r.w = moveTo(r.buf, r.r, r.w, size)
+			r.r = 0
+		}
+		r.seen, r.peak = 0, 0
 	}
 	for empty := 0; ; {
 		if i := bytes.Index(r.buf[r.r+r.scan:r.w], []byte(Delimiter)); i >= 0 {
@@ -153,6 +155,7 @@ func (r *JSONReader) ReadMessage() (topic string, message []byte, err error) {
 			msg := r.buf[r.r : r.r+n : r.r+n]
 			r.r += n + len(Delimiter)
 			r.scan = 0
+			r.note(n + len(Delimiter))
 			topic, message, err := r.parse(msg)
 			if err != nil {
 				return "", nil, r.fail(err)
@@ -178,23 +181,23 @@ func (r *JSONReader) ReadMessage() (topic string, message []byte, err error) {
 			r.err = nil
 			return "", nil, err
 		}
-		if r.w == len(r.buf) {
-			if r.r > 0 {
-				r.w = copy(r.buf, r.buf[r.r:r.w])
-				r.r = 0
-			} else {
-				// Grow, never beyond what the limit allows.
-				nb := make([]byte, min(2*len(r.buf), r.max+len(Delimiter)))
-				r.w = copy(nb, r.buf[r.r:r.w])
-				r.buf = nb
-			}
+		// Grow when the buffer holds only part of a message or reads fill
+		// it, never beyond what the limit allows (avail is below it here).
+		if size := r.growSize(len(r.buf), avail+1, r.max+len(Delimiter)); size != len(r.buf) {
+			r.buf, r.w = moveTo(r.buf, r.r, r.w, size)
+			r.r = 0
+		} else if r.w == len(r.buf) {
+			r.w = copy(r.buf, r.buf[r.r:r.w])
+			r.r = 0
 		}
+		free := len(r.buf) - r.w
 		m, err := r.rd.Read(r.buf[r.w:])
 		if m < 0 || m > len(r.buf)-r.w {
 			m, err = 0, errBadRead
 		}
 		r.w += m
 		r.err = err
+		r.full = m == free && 2*free >= len(r.buf)
 		if m == 0 && err == nil {
 			if empty++; empty >= 100 {
 				r.err = io.ErrNoProgress

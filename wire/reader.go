@@ -7,10 +7,78 @@ import (
 	"unicode/utf8"
 )
 
-// DefaultBufferSize is the size of the read buffer of a Reader or
-// JSONReader. A frame larger than the buffer grows it up to the frame's size
-// (never beyond the limit); after such a frame the buffer shrinks back.
+// DefaultBufferSize is the size up to which the read buffer of a Reader or
+// JSONReader grows while reads keep filling it (a busy connection), so that
+// a stream of small frames costs one read call per DefaultBufferSize bytes.
+// A new reader starts at 4 KiB, so an idle connection holds little. A frame
+// larger than the buffer grows it geometrically, to at least the frame's
+// size and never beyond the limit; the grown buffer is kept while such
+// frames keep coming and given back once a run of frames has needed much
+// less (see shrinkSize).
 const DefaultBufferSize = 64 << 10
+
+const (
+	// initialBufferSize is the size of a reader's first buffer, allocated
+	// on its first read.
+	initialBufferSize = 4 << 10
+
+	// shrinkWindow is the number of frames after which a reader looks at
+	// the largest of them to decide whether to shrink its buffer.
+	shrinkWindow = 64
+)
+
+// sizer holds what a reader knows about the sizes of its frames and reads,
+// to choose the size of its buffer.
+type sizer struct {
+	full bool // the last read filled at least half the buffer: more is probably waiting
+	seen int  // frames decoded in this window
+	peak int  // bytes the largest of them took in the buffer
+}
+
+// note records a frame that took n bytes of the buffer.
+func (s *sizer) note(n int) {
+	s.seen++
+	s.peak = max(s.peak, n)
+}
+
+// growSize returns the new size of a buffer of size bytes that must hold n
+// bytes (n <= limit), or size. While reads fill it, it doubles up to
+// DefaultBufferSize. For a frame larger than the buffer it doubles too, or
+// takes the frame's size if that is more, never beyond limit: a run of
+// growing frames reallocates only a few times.
+func (s *sizer) growSize(size, n, limit int) int {
+	switch {
+	case n > size:
+		return max(n, min(2*size, limit))
+	case s.full && size < DefaultBufferSize:
+		return min(2*size, DefaultBufferSize, limit)
+	}
+	return size
+}
+
+// shrinkSize returns the size to shrink a buffer of size bytes to at the
+// end of a window of frames, or size. A buffer grown beyond
+// DefaultBufferSize goes back to it when no frame of the window needed
+// more, and to twice the window's largest frame when it is more than four
+// times that: frames that keep coming at the grown size never shrink it.
+func (s *sizer) shrinkSize(size int) int {
+	switch {
+	case size <= DefaultBufferSize:
+		return size
+	case s.peak <= DefaultBufferSize:
+		return DefaultBufferSize
+	case size > 4*s.peak:
+		return 2 * s.peak
+	}
+	return size
+}
+
+// moveTo returns a new buffer of size bytes that starts with buf[r:w], and
+// the end of those bytes in it.
+func moveTo(buf []byte, r, w, size int) ([]byte, int) {
+	nb := make([]byte, size)
+	return nb, copy(nb, buf[r:w])
+}
 
 // Reader reads native frames from an io.Reader. It reads as much as the
 // underlying reader offers into its own buffer, so many small frames cost one
@@ -26,6 +94,7 @@ type Reader struct {
 	max   int
 	err   error // read error to report once buf[r:w] is consumed
 	fatal error // sticky decode error
+	sizer
 }
 
 // NewReader returns a Reader of native frames from r whose length field may
@@ -60,13 +129,15 @@ func (r *Reader) ReadFrame(f *Frame) error {
 		return r.fatal
 	}
 	if r.buf == nil {
-		r.buf = make([]byte, min(DefaultBufferSize, 4+r.max))
-	} else if len(r.buf) > DefaultBufferSize && r.w-r.r <= DefaultBufferSize {
-		// The previous frame was large: give the memory back.
-		nb := make([]byte, DefaultBufferSize)
-		r.w = copy(nb, r.buf[r.r:r.w])
-		r.r = 0
-		r.buf = nb
+		r.buf = make([]byte, min(initialBufferSize, 4+r.max))
+	} else if r.seen >= shrinkWindow {
+		// The slices of the previous frame are no longer valid: the buffer
+		// may move.
+		if size := r.shrinkSize(len(r.buf)); size < len(r.buf) && r.w-r.r <= size {
+			r.buf, r.w = moveTo(r.buf, r.r, r.w, size)
+			r.r = 0
+		}
+		r.seen, r.peak = 0, 0
 	}
 	if err := r.fill(4); err != nil {
 		return r.fail(err)
@@ -119,6 +190,7 @@ func (r *Reader) ReadFrame(f *Frame) error {
 		f.Payload = b[end:n:n]
 	}
 	r.r += n
+	r.note(n)
 	return nil
 }
 
@@ -137,12 +209,9 @@ func (r *Reader) fill(n int) error {
 	if r.w-r.r >= n {
 		return nil
 	}
-	if len(r.buf) < n {
-		// Grow to the frame's size; n is bounded by the limit.
-		nb := make([]byte, n)
-		r.w = copy(nb, r.buf[r.r:r.w])
+	if size := r.growSize(len(r.buf), n, 4+r.max); size != len(r.buf) {
+		r.buf, r.w = moveTo(r.buf, r.r, r.w, size)
 		r.r = 0
-		r.buf = nb
 	} else if len(r.buf)-r.r < n {
 		r.w = copy(r.buf, r.buf[r.r:r.w])
 		r.r = 0
@@ -160,6 +229,7 @@ func (r *Reader) fill(n int) error {
 			r.err = nil
 			return err
 		}
+		free := len(r.buf) - r.w
 		m, err := r.rd.Read(r.buf[r.w:])
 		if m < 0 || m > len(r.buf)-r.w {
 			r.err = errBadRead
@@ -167,6 +237,7 @@ func (r *Reader) fill(n int) error {
 		}
 		r.w += m
 		r.err = err
+		r.full = m == free && 2*free >= len(r.buf)
 		if m == 0 && err == nil {
 			if empty++; empty >= 100 {
 				r.err = io.ErrNoProgress
