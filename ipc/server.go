@@ -38,6 +38,7 @@ type Server struct {
 	closedA   atomic.Bool                // closed, readable without mu
 	stopped   atomic.Bool                // readers stop, even with input buffered: set with cancel
 	lastTopic atomicString               // a topic known to be valid
+	lastSess  atomic.Pointer[session]    // the native session lookup found last
 
 	pendMu  sync.Mutex
 	pending map[uint64]*pendingReq // requests forwarded by the hub
@@ -50,6 +51,8 @@ type Server struct {
 	janitor   chan struct{} // closed when the janitor exits
 	closeOnce sync.Once
 	connWG    sync.WaitGroup // one per connection being served
+
+	access accessCounters // refused connections
 }
 
 type pendingReq struct {
@@ -106,15 +109,8 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		Handler:        netserver.HandlerFunc(s.serveConn),
 		MaxConnections: cfg.MaxConnections,
 		Logger:         cfg.Logger,
-	}
-	if cfg.Authorize != nil {
-		s.ns.Authorize = func(c *netserver.Conn) error {
-			p, err := endpoint.PeerOf(c.NetConn())
-			if err != nil {
-				return err
-			}
-			return cfg.Authorize(p)
-		}
+		Authorize:      s.authorize,
+		OnReject:       s.onReject,
 	}
 	go s.runJanitor()
 	return s, nil
@@ -356,6 +352,7 @@ func (s *Server) Broadcast(topic string, msg any) error {
 		return err
 	}
 	s.broadcast(e)
+	e.release()
 	return nil
 }
 
@@ -366,11 +363,12 @@ func (s *Server) BroadcastEncoded(topic string, data []byte) error {
 	if s.isClosed() {
 		return &SendAfterCloseError{Topic: topic, Message: data}
 	}
-	e, err := s.envelopeOf(topic, data, data)
+	e, err := s.envelopeOf(topic, nil, data, true)
 	if err != nil {
 		return err
 	}
 	s.broadcast(e)
+	e.release()
 	return nil
 }
 
@@ -378,15 +376,29 @@ func (s *Server) broadcast(e *envelope) {
 	for _, ss := range *s.sockAll.Load() {
 		s.deliver(s.ctx, ss, e)
 	}
-	s.store.mu.Lock()
-	all := make([]*session, 0, len(s.store.m))
-	for _, ss := range s.store.m {
-		all = append(all, ss)
-	}
-	s.store.mu.Unlock()
-	for _, ss := range all {
+	for _, ss := range s.store.snapshot() {
 		s.deliver(s.ctx, ss, e)
 	}
+}
+
+// snapshot returns the sessions of the store, in a slice shared until the
+// store changes: callers must not modify it. Rebuilt on the first call after
+// a change, so a stream of Broadcasts does not walk the map.
+func (st *SessionStore) snapshot() []*session {
+	if p := st.all.Load(); p != nil {
+		return *p
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if p := st.all.Load(); p != nil {
+		return *p
+	}
+	all := make([]*session, 0, len(st.m))
+	for _, ss := range st.m {
+		all = append(all, ss)
+	}
+	st.all.Store(&all)
+	return all
 }
 
 // Publish sends msg on topic to the native clients subscribed to a matching
@@ -402,6 +414,7 @@ func (s *Server) Publish(topic string, msg any) error {
 		return err
 	}
 	s.publish(e)
+	e.release()
 	return nil
 }
 
@@ -412,11 +425,12 @@ func (s *Server) PublishEncoded(topic string, data []byte) error {
 	if s.isClosed() {
 		return &SendAfterCloseError{Topic: topic, Message: data}
 	}
-	e, err := s.envelopeOf(topic, data, data)
+	e, err := s.envelopeOf(topic, nil, data, true)
 	if err != nil {
 		return err
 	}
 	s.publish(e)
+	e.release()
 	return nil
 }
 
@@ -556,7 +570,14 @@ func (s *Server) reportErr(err error) {
 	}
 }
 
+// lookup returns the live session of client id, or nil. The native session
+// found last is remembered, so a stream of Sends to one client skips the map
+// lookup: a native session stays the one of its id until it is dead (the
+// store replaces an id's session only after endSession), and deadA says when.
 func (s *Server) lookup(id string) *session {
+	if ss := s.lastSess.Load(); ss != nil && ss.id == id && !ss.deadA.Load() {
+		return ss
+	}
 	v, ok := s.store.ids.Load(id)
 	if !ok {
 		v, ok = s.sockIDs.Load(id)
@@ -567,6 +588,9 @@ func (s *Server) lookup(id string) *session {
 	ss := v.(*session)
 	if ss.deadA.Load() {
 		return nil
+	}
+	if ss.wire == Native {
+		s.lastSess.Store(ss)
 	}
 	return ss
 }
@@ -588,6 +612,7 @@ type envelope struct {
 	json    []byte
 	jsonOK  int8 // 0 unknown, 1 payload is JSON, -1 not
 	scratch *[]byte
+	jbuf    []byte   // the scratch of a pooled envelope
 	pub     *session // AckAfterDelivery: the publisher to acknowledge
 	pseq    uint64   // and its sequence number
 }
@@ -597,19 +622,48 @@ func (s *Server) envelope(topic string, msg any) (*envelope, error) {
 	if err != nil {
 		return nil, &EncodeError{Topic: topic, Message: msg, Err: err}
 	}
-	return s.envelopeOf(topic, msg, b)
+	return s.envelopeOf(topic, msg, b, false)
 }
 
-func (s *Server) envelopeOf(topic string, msg any, b []byte) (*envelope, error) {
+// envelopeOf returns an envelope for payload b from the pool; release gives
+// it back once every receiver has copied it. When encoded, msg is nil and an
+// error carries b as its Message (converted only then).
+func (s *Server) envelopeOf(topic string, msg any, b []byte, encoded bool) (*envelope, error) {
 	f := wire.Frame{Type: wire.TypeMsg, Topic: []byte(topic), Payload: b}
-	if err := f.Validate(0); err != nil {
-		return nil, &EncodeError{Topic: topic, Message: msg, Err: err}
+	if s.lastTopic.Load() != topic || len(b) > 4096 {
+		if err := f.Validate(0); err != nil {
+			if encoded {
+				msg = b
+			}
+			return nil, &EncodeError{Topic: topic, Message: msg, Err: err}
+		}
+		s.lastTopic.Store(topic)
 	}
-	e := &envelope{topic: topic, payload: b, native: wire.AppendFrame(nil, &f)}
+	e := envelopePool.Get().(*envelope)
+	e.topic, e.payload, e.native = topic, b, wire.AppendFrame(e.native[:0], &f)
+	e.json, e.jsonOK, e.scratch, e.pub, e.pseq = nil, 0, &e.jbuf, nil, 0
 	if s.cfg.Codec.Name() != "json" {
 		e.jsonOK = -1
 	}
 	return e, nil
+}
+
+var envelopePool = sync.Pool{New: func() any { return new(envelope) }}
+
+// maxPooledEnvelope bounds the buffers an envelope keeps in the pool.
+const maxPooledEnvelope = 64 << 10
+
+// release gives an envelope from envelopeOf back to the pool. The receivers'
+// queues hold copies: nothing refers to its buffers any more.
+func (e *envelope) release() {
+	if cap(e.native) > maxPooledEnvelope {
+		e.native = nil
+	}
+	if cap(e.jbuf) > maxPooledEnvelope {
+		e.jbuf = nil
+	}
+	e.topic, e.payload, e.json, e.scratch, e.pub = "", nil, nil, nil, nil
+	envelopePool.Put(e)
 }
 
 func (e *envelope) socketFrame() []byte {
@@ -692,6 +746,7 @@ func (s *Server) endSession(ss *session) {
 	}
 	ss.dead = true
 	ss.deadA.Store(true)
+	s.lastSess.CompareAndSwap(ss, nil)
 	subs := ss.subs
 	ss.subs = map[uint64]string{}
 	ss.mu.Unlock()
@@ -762,13 +817,8 @@ func (s *Server) refreshSockAllLocked() {
 // allSessions returns every session: native ones (in the store) and
 // socket-ipc ones.
 func (s *Server) allSessions() []*session {
-	s.store.mu.Lock()
-	all := make([]*session, 0, len(s.store.m))
-	for _, ss := range s.store.m {
-		all = append(all, ss)
-	}
-	s.store.mu.Unlock()
-	return append(all, *s.sockAll.Load()...)
+	native := s.store.snapshot()
+	return append(native[:len(native):len(native)], *s.sockAll.Load()...)
 }
 
 // stop makes every reader stop processing input, even input it has

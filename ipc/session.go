@@ -18,13 +18,15 @@ import (
 type SessionStore struct {
 	mu  sync.Mutex
 	m   map[string]*session
-	ids sync.Map // id -> *session, a copy of m for lookups without mu
+	ids sync.Map                   // id -> *session, a copy of m for lookups without mu
+	all atomic.Pointer[[]*session] // a snapshot of m, nil when m changed since
 }
 
 // putLocked adds or replaces a session. st.mu must be held.
 func (st *SessionStore) putLocked(ss *session) {
 	st.m[ss.id] = ss
 	st.ids.Store(ss.id, ss)
+	st.all.Store(nil)
 }
 
 // deleteLocked removes ss if it is the session of its id. st.mu must be held.
@@ -32,6 +34,7 @@ func (st *SessionStore) deleteLocked(ss *session) {
 	if st.m[ss.id] == ss {
 		delete(st.m, ss.id)
 		st.ids.Delete(ss.id)
+		st.all.Store(nil)
 	}
 }
 
