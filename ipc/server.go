@@ -51,8 +51,6 @@ type Server struct {
 	janitor   chan struct{} // closed when the janitor exits
 	closeOnce sync.Once
 	connWG    sync.WaitGroup // one per connection being served
-
-	access accessCounters // refused connections
 }
 
 type pendingReq struct {
@@ -109,8 +107,15 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		Handler:        netserver.HandlerFunc(s.serveConn),
 		MaxConnections: cfg.MaxConnections,
 		Logger:         cfg.Logger,
-		Authorize:      s.authorize,
-		OnReject:       s.onReject,
+	}
+	if cfg.Authorize != nil {
+		s.ns.Authorize = func(c *netserver.Conn) error {
+			p, err := endpoint.PeerOf(c.NetConn())
+			if err != nil {
+				return err
+			}
+			return cfg.Authorize(p)
+		}
 	}
 	go s.runJanitor()
 	return s, nil
