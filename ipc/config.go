@@ -153,6 +153,17 @@ type ServerConfig struct {
 	// Authorize, if set, is called for every connection with its peer's
 	// credentials; an error closes the connection. A connection without
 	// credentials (TCP) is refused when Authorize is set.
+	//
+	// Nil means peerauth.SameUser().Check for Unix socket connections
+	// (paths, abstract names, activated sockets): only processes of the
+	// server's own effective uid are served. TCP connections carry no
+	// credentials and are then let in: listen on a Unix socket, or set
+	// Authorize, to control who connects. To admit every local user set
+	// AllowAnyUser; to admit some, a peerauth.Policy's Check.
+	//
+	// A refused connection is closed before anything is read from it,
+	// counted (Stats().Unauthorized) and reported to OnError as an error
+	// matching ErrUnauthorized that wraps Authorize's error.
 	Authorize func(endpoint.Peer) error
 
 	// Hooks. Each is optional. OnConnect and OnDisconnect run on the

@@ -75,6 +75,12 @@ var (
 	// ErrRemote: a responder answered a request with an error. The concrete
 	// error is a *RemoteError.
 	ErrRemote = errors.New("ipc: remote error")
+
+	// ErrUnauthorized: a connection refused by ServerConfig.Authorize or
+	// by the default same-uid check, reported to OnError before the
+	// connection is closed. It wraps the refusal, by default a
+	// *peerauth.DeniedError (errors.Is(err, peerauth.ErrDenied)).
+	ErrUnauthorized = errors.New("ipc: connection not authorized")
 )
 
 // EncodeError reports a message the codec could not encode.

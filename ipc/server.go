@@ -51,6 +51,8 @@ type Server struct {
 	janitor   chan struct{} // closed when the janitor exits
 	closeOnce sync.Once
 	connWG    sync.WaitGroup // one per connection being served
+
+	access accessCounters // refused connections
 }
 
 type pendingReq struct {
@@ -107,15 +109,8 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		Handler:        netserver.HandlerFunc(s.serveConn),
 		MaxConnections: cfg.MaxConnections,
 		Logger:         cfg.Logger,
-	}
-	if cfg.Authorize != nil {
-		s.ns.Authorize = func(c *netserver.Conn) error {
-			p, err := endpoint.PeerOf(c.NetConn())
-			if err != nil {
-				return err
-			}
-			return cfg.Authorize(p)
-		}
+		Authorize:      s.authorize,
+		OnReject:       s.onReject,
 	}
 	go s.runJanitor()
 	return s, nil
