@@ -24,17 +24,24 @@ import (
 //	buf[:head]      dead bytes, reclaimed by compaction
 //	buf[head:sent]  written, kept until acknowledged (retain) — else empty
 //	buf[sent:]      appended, not yet written
+//
+// Without retain, nothing stays once written, so the writer swaps buffers
+// instead: it takes buf whole, leaves producers the spare one, and its
+// bytes count as inflight until written. Bytes appended during a write are
+// then never moved to the front of the buffer.
 type outq struct {
-	mu      sync.Mutex
-	wake    sync.Cond // the writer waits on it for bytes or a new connection
-	buf     []byte
-	head    int
-	sent    int
-	writing bool     // the writer holds buf[sent:...] outside mu
-	conn    net.Conn // nil while detached
-	closed  bool
-	retain  bool
-	limit   int // bound on len(buf)-head (or len(buf)-sent); <= 0: unbounded
+	mu       sync.Mutex
+	wake     sync.Cond // the writer waits on it for bytes or a new connection
+	buf      []byte
+	head     int
+	sent     int
+	spare    []byte   // without retain: the buffer swapped in at the next write
+	inflight int      // without retain: bytes taken by the writer, not yet written
+	writing  bool     // the writer holds buf[sent:...] (or the swapped buffer) outside mu
+	conn     net.Conn // nil while detached
+	closed   bool
+	retain   bool
+	limit    int // bound on len(buf)-head (or len(buf)-sent); <= 0: unbounded
 	// unsentLimit applies limit to the bytes not yet written, and
 	// retainFactor*limit to all bytes held (server sessions: a consumer is
 	// slow when it does not read, not when its acknowledgements lag).
@@ -71,12 +78,12 @@ func frameAt(b []byte) (size int, typ wire.Type, seq uint64) {
 // roomLocked reports whether n more bytes (and one more message if msg) fit.
 // q.mu must be held.
 func (q *outq) roomLocked(n int, msg bool) bool {
-	if q.limit > 0 && len(q.buf) > q.head {
+	if held := len(q.buf) - q.head + q.inflight; q.limit > 0 && held > 0 {
 		if q.unsentLimit {
-			if len(q.buf)-q.sent+n > q.limit || len(q.buf)-q.head+n > retainFactor*q.limit {
+			if len(q.buf)-q.sent+q.inflight+n > q.limit || held+n > retainFactor*q.limit {
 				return false
 			}
-		} else if len(q.buf)-q.head+n > q.limit {
+		} else if held+n > q.limit {
 			return false
 		}
 	}
@@ -243,6 +250,9 @@ func (q *outq) writeLoop(c net.Conn, done chan<- struct{}) {
 // held, or false with q.mu released when c is no longer the connection or
 // the write failed (then c is closed and onWrite called).
 func (q *outq) writeLocked(c net.Conn) bool {
+	if !q.retain {
+		return q.swapWriteLocked(c)
+	}
 	chunk := q.buf[q.sent:]
 	q.writing = true
 	q.mu.Unlock()
@@ -284,6 +294,45 @@ func (q *outq) writeLocked(c net.Conn) bool {
 	return true
 }
 
+// swapWriteLocked is writeLocked without retain: the pending bytes are
+// written from their own buffer while producers append to the spare one.
+func (q *outq) swapWriteLocked(c net.Conn) bool {
+	w := q.buf
+	chunk := w[q.sent:]
+	q.buf, q.spare = q.spare[:0], nil
+	q.head, q.sent = 0, 0
+	q.inflight = len(chunk)
+	q.writing = true
+	q.mu.Unlock()
+	_, err := c.Write(chunk)
+	q.mu.Lock()
+	q.writing = false
+	q.inflight = 0
+	if q.spare == nil {
+		q.spare = w[:0]
+	}
+	if q.conn != c {
+		q.wake.Broadcast()
+		q.freedLocked()
+		q.mu.Unlock()
+		return false
+	}
+	q.writes++
+	q.freedLocked()
+	if err != nil {
+		q.conn = nil
+		f := q.onWrite
+		q.wake.Broadcast()
+		q.mu.Unlock()
+		c.Close()
+		if f != nil {
+			f(err)
+		}
+		return false
+	}
+	return true
+}
+
 // maxIdleBuf is the largest buffer an idle queue keeps.
 const maxIdleBuf = 256 << 10
 
@@ -293,8 +342,13 @@ const maxIdleBuf = 256 << 10
 // never reallocates while idle connections do not hold their peak memory.
 func (q *outq) trimIdle() {
 	q.mu.Lock()
-	if q.writes == q.seenWrites && !q.writing && q.head == len(q.buf) && cap(q.buf) > maxIdleBuf {
-		q.buf, q.head, q.sent = nil, 0, 0
+	if q.writes == q.seenWrites && !q.writing && q.head == len(q.buf) {
+		if cap(q.buf) > maxIdleBuf {
+			q.buf, q.head, q.sent = nil, 0, 0
+		}
+		if cap(q.spare) > maxIdleBuf {
+			q.spare = nil
+		}
 	}
 	q.seenWrites = q.writes
 	q.mu.Unlock()
