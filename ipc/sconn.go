@@ -97,6 +97,14 @@ func (s *Server) serveConn(ctx context.Context, nc *netserver.Conn) {
 		s.mu.Unlock()
 	}()
 
+	// Until the connection says which wire it speaks, it may be a
+	// socket-ipc client that only listens: what is published meanwhile
+	// waits in a session of its own (bounded by QueueBytes) and is handed
+	// over if it turns out to be one.
+	var pend *session
+	if !s.cfg.NativeOnly {
+		pend = c.pendingSocket()
+	}
 	wait := s.cfg.DetectTimeout
 	if s.cfg.NativeOnly {
 		wait = s.cfg.HandshakeTimeout
@@ -105,13 +113,20 @@ func (s *Server) serveConn(ctx context.Context, nc *netserver.Conn) {
 		nc.SetReadDeadline(time.Now().Add(wait))
 	}
 	proto, err := wire.Detect(c.br)
+	timedOut := false
 	if err != nil {
-		if isTimeout(err) && !s.cfg.NativeOnly {
-			proto, err = wire.SocketIPC, nil // a silent socket-ipc client
-		} else {
+		switch {
+		case isTimeout(err) && c.br.Buffered() > 0 && firstByte(c.br) == 0x00:
+			// A native preface that has begun: no socket-ipc message
+			// starts with NUL. The handshake timeout takes over.
+			proto, err = wire.Native, nil
+		case isTimeout(err) && !s.cfg.NativeOnly:
+			proto, err, timedOut = wire.SocketIPC, nil, true // a silent socket-ipc client
+		default:
 			if isTimeout(err) {
 				err = ErrHandshakeTimeout
 			}
+			c.dropSocket(pend)
 			c.fail(err)
 			nc.Close()
 			return
@@ -124,11 +139,94 @@ func (s *Server) serveConn(ctx context.Context, nc *netserver.Conn) {
 		return
 	}
 	if proto == wire.Native {
+		c.dropSocket(pend)
 		err = c.serveNative(ctx)
 	} else {
-		err = c.serveSocketIPC(ctx)
+		err = c.serveSocketIPC(ctx, pend, timedOut)
+		if errors.Is(err, errLateNative) {
+			// Taken for a silent socket-ipc client, it sent a native
+			// preface before anything was queued for it: it was a
+			// native client all along.
+			c.dropSocket(pend)
+			if s.cfg.OnDisconnect != nil {
+				s.cfg.OnDisconnect(pend.id, nil)
+			}
+			s.mu.Lock()
+			c.sess = nil
+			c.info = ClientInfo{}
+			s.mu.Unlock()
+			err = c.serveNative(ctx)
+		}
 	}
 	c.finish(err)
+}
+
+// errLateNative ends the socket-ipc service of a connection whose first
+// byte, after DetectTimeout, was a native preface's NUL.
+var errLateNative = errors.New("ipc: late native preface")
+
+// firstByte returns the first buffered byte of br, which must have one.
+func firstByte(br *bufio.Reader) byte {
+	b, _ := br.Peek(1)
+	return b[0]
+}
+
+// pendingSocket registers a socket-ipc session for a connection whose wire
+// is not known yet: deliveries for socket-ipc clients are queued in it, not
+// written, until serveSocketIPC hands it over to the connection.
+func (c *sconn) pendingSocket() *session {
+	s := c.srv
+	ss := newSession(newUUID(), SocketIPC, s.cfg.QueueBytes)
+	ss.conn = c
+	ss.q.onWrite = func(err error) { c.setErr(err) }
+	s.mu.Lock()
+	s.sock[ss.id] = ss
+	s.refreshSockAllLocked()
+	s.mu.Unlock()
+	return ss
+}
+
+// dropSocket ends a socket-ipc session (nil: none) and forgets it.
+func (c *sconn) dropSocket(ss *session) {
+	if ss == nil {
+		return
+	}
+	s := c.srv
+	s.mu.Lock()
+	delete(s.sock, ss.id)
+	s.sockIDs.Delete(ss.id)
+	s.refreshSockAllLocked()
+	s.mu.Unlock()
+	ss.q.close()
+}
+
+// attachPending makes c the connection of a socket-ipc queue, keeping what
+// was queued before, and starts its writer. It returns a channel closed when
+// the writer has exited.
+func (q *outq) attachPending(c net.Conn) <-chan struct{} {
+	q.mu.Lock()
+	q.conn = c
+	q.writing = false
+	q.wake.Broadcast()
+	q.mu.Unlock()
+	done := make(chan struct{})
+	go q.writeLoop(c, done)
+	return done
+}
+
+// closeIfUnused closes q, and reports true, if nothing was ever queued on
+// it; from then on nothing can be.
+func (q *outq) closeIfUnused() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed || q.writing || q.writes != 0 || len(q.buf) != 0 {
+		return false
+	}
+	q.closed = true
+	q.conn = nil
+	q.wake.Broadcast()
+	q.freedLocked()
+	return true
 }
 
 func isTimeout(err error) bool {
@@ -168,12 +266,7 @@ func (c *sconn) finish(err error) {
 	ss.q.detach(c.nc)
 	c.nc.Close()
 	if ss.wire == SocketIPC {
-		s.mu.Lock()
-		delete(s.sock, ss.id)
-		s.sockIDs.Delete(ss.id)
-		s.refreshSockAllLocked()
-		s.mu.Unlock()
-		ss.q.close()
+		c.dropSocket(ss)
 	} else {
 		ss.mu.Lock()
 		mine := ss.conn == c
@@ -223,24 +316,32 @@ func (c *sconn) goAway(ctx context.Context, ss *session, code uint64, text strin
 	c.nc.Close()
 }
 
-func (c *sconn) serveSocketIPC(ctx context.Context) error {
+// serveSocketIPC serves a socket-ipc client with the session pendingSocket
+// made for it. late says it was taken for one because it stayed silent: if
+// its first byte is then a native preface's NUL and nothing was queued for
+// it yet, it returns errLateNative.
+func (c *sconn) serveSocketIPC(ctx context.Context, ss *session, late bool) error {
 	s := c.srv
-	ss := newSession(newUUID(), SocketIPC, s.cfg.QueueBytes)
-	ss.conn = c
-	ss.q.onWrite = func(err error) { c.setErr(err) }
 	s.mu.Lock()
 	c.sess = ss
 	c.info = ClientInfo{ID: ss.id, Wire: SocketIPC, Conn: c.nc}
-	s.sock[ss.id] = ss
 	s.sockIDs.Store(ss.id, ss)
-	s.refreshSockAllLocked()
 	s.mu.Unlock()
-	writer := ss.q.attach(c.nc, 0, nil)
+	writer := ss.q.attachPending(c.nc)
 	defer func() { ss.q.detach(c.nc); <-writer }()
 	if s.cfg.OnConnect != nil {
 		s.cfg.OnConnect(c.info)
 	}
 	c.ir.on = s.cfg.IdleTimeout > 0
+	if late {
+		b, err := c.br.Peek(1)
+		if err != nil {
+			return err
+		}
+		if b[0] == 0x00 && ss.q.closeIfUnused() {
+			return errLateNative
+		}
+	}
 	jr := wire.NewJSONReader(c.br, s.cfg.MaxFrame)
 	m := &c.msg
 	for {

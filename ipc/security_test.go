@@ -1,11 +1,17 @@
 package ipc
 
 import (
+	"bufio"
 	"errors"
+	"fmt"
 	"net"
+	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/switchboard-ipc/switchboard/endpoint"
+	"github.com/switchboard-ipc/switchboard/wire"
 )
 
 // TestDefaultAccessTCP: without Authorize a TCP connection, which carries
@@ -63,5 +69,110 @@ func TestDefaultAccessSameUser(t *testing.T) {
 	}
 	if st := s.Stats(); st.Unauthorized != 0 || st.Accepted != 1 {
 		t.Errorf("Stats %+v, want Accepted 1, nothing refused", st)
+	}
+}
+
+// rawHandshake writes a native preface and HELLO on c and reads the
+// server's preface and WELCOME.
+func rawHandshake(t *testing.T, c net.Conn) *wire.Welcome {
+	t.Helper()
+	hello, _ := wire.MarshalHello(&wire.Hello{Codec: "json"})
+	b := wire.AppendFrame(append([]byte(nil), wire.Preface[:]...), &wire.Frame{Type: wire.TypeHello, Payload: hello})
+	if _, err := c.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	if err := wire.ReadPreface(br); err != nil {
+		t.Fatalf("server answered %v, want its preface", err)
+	}
+	var f wire.Frame
+	if err := wire.NewReader(br, 0).ReadFrame(&f); err != nil || f.Type != wire.TypeWelcome {
+		t.Fatalf("got %v, %v; want WELCOME", f.Type, err)
+	}
+	var w wire.Welcome
+	if err := wire.UnmarshalWelcome(f.Payload, &w); err != nil {
+		t.Fatal(err)
+	}
+	return &w
+}
+
+// TestLatePrefaceIsNative: a native client whose preface arrives after
+// DetectTimeout, when the server has taken it for a silent socket-ipc
+// client, is still served as native.
+func TestLatePrefaceIsNative(t *testing.T) {
+	var mu sync.Mutex
+	var events []string
+	s, addr := testServer(t, ServerConfig{
+		OnConnect: func(ci ClientInfo) {
+			mu.Lock()
+			events = append(events, "connect "+ci.Wire.String())
+			mu.Unlock()
+		},
+		OnDisconnect: func(id string, err error) {
+			mu.Lock()
+			events = append(events, fmt.Sprintf("disconnect %v", err))
+			mu.Unlock()
+		},
+	})
+	c, err := net.Dial("unix", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	eventually(t, "the silent connection taken for socket-ipc", func() bool {
+		cl := s.Clients()
+		return len(cl) == 1 && cl[0].Wire == SocketIPC
+	})
+	w := rawHandshake(t, c)
+	cl := s.Clients()
+	if len(cl) != 1 || cl[0].Wire != Native || cl[0].ID != w.ID {
+		t.Errorf("Clients() = %+v, want the one native client %s", cl, w.ID)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"connect socket-ipc", "disconnect <nil>", "connect native"}; !slices.Equal(events, want) {
+		t.Errorf("hooks saw %q, want %q", events, want)
+	}
+}
+
+// TestPublishDuringDetection: a message published while a new connection
+// has not said which wire it speaks reaches it once it is taken for a
+// socket-ipc client; a native client gets none of it.
+func TestPublishDuringDetection(t *testing.T) {
+	const detect = 300 * time.Millisecond
+	s, addr := testServer(t, ServerConfig{DetectTimeout: detect})
+	listener, err := net.Dial("unix", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Close()
+	eventually(t, "the connection accepted", func() bool { return len(*s.sockAll.Load()) == 1 })
+	if n := len(s.Clients()); n != 0 {
+		t.Fatalf("%d clients before detection, want 0", n)
+	}
+	if err := s.Publish("news", "early"); err != nil {
+		t.Fatal(err)
+	}
+	listener.SetReadDeadline(time.Now().Add(10 * time.Second))
+	topic, msg, err := wire.NewJSONReader(listener, 0).ReadMessage()
+	if err != nil || topic != "news" || string(msg) != `"early"` {
+		t.Fatalf("silent client read %q %s %v, want news \"early\"", topic, msg, err)
+	}
+
+	// A native client connecting meanwhile: its pending socket-ipc
+	// session is dropped, nothing of it is written.
+	nc, err := net.Dial("unix", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	eventually(t, "the native connection accepted", func() bool { return len(*s.sockAll.Load()) == 2 })
+	if err := s.Publish("news", "before hello"); err != nil {
+		t.Fatal(err)
+	}
+	rawHandshake(t, nc)
+	if n := len(*s.sockAll.Load()); n != 1 {
+		t.Errorf("%d socket-ipc sessions after the native handshake, want 1", n)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/switchboard-ipc/switchboard/ipc"
 )
@@ -100,16 +99,6 @@ func init() {
 				return failf(subCmd, sio, "subscribing to %q: %v", pat, err)
 			}
 		}
-		if cf.wire.socketIPC {
-			// A socket-ipc client cannot subscribe, and a hub tells a silent
-			// new connection from a native one only after its detection
-			// window (ipc.DefaultDetectTimeout): it starts sending us
-			// messages after that. Let it pass before saying "subscribed".
-			select {
-			case <-time.After(socketIPCSettle):
-			case <-ctx.Done():
-			}
-		}
 		fmt.Fprintln(sio.err, "subscribed")
 
 		// Connection losses are not fatal: the client reconnects and
@@ -137,10 +126,6 @@ func init() {
 		return exitOK
 	}
 }
-
-// socketIPCSettle is how long sub waits after connecting over the socket-ipc
-// wire before it prints "subscribed": a few times the hub's detection window.
-const socketIPCSettle = 4 * ipc.DefaultDetectTimeout
 
 // printer writes message lines, at most limit of them when limit > 0, and
 // closes done after the last one or a write error.

@@ -47,9 +47,9 @@ func trickle(t *testing.T, c io.ReadWriteCloser, b []byte, interval time.Duratio
 // NativeOnly server the handshake timeout closes a trickling handshake
 // however steadily it trickles, and after the handshake a silence longer
 // than the idle timeout closes the connection. On a server that also takes
-// socket-ipc clients, a preface slower than DetectTimeout makes the peer a
-// socket-ipc client, to which no handshake timeout applies: only the idle
-// timeout (off by default) closes it.
+// socket-ipc clients, a preface slower than DetectTimeout is still a native
+// preface (no socket-ipc message starts with NUL): the handshake timeout
+// closes it too.
 func TestOneBytePerSecond(t *testing.T) {
 	const handshake, idle = 1500 * time.Millisecond, 500 * time.Millisecond
 	ctx := testCtx(t)
@@ -108,15 +108,15 @@ func TestOneBytePerSecond(t *testing.T) {
 			t.Errorf("trickling peer lived %v after its handshake, want about the idle timeout %v", lived, idle)
 		}
 	})
-	t.Run("detected as socket-ipc", func(t *testing.T) {
+	t.Run("slow preface on both wires", func(t *testing.T) {
 		c, err := endpoint.Dial(ctx, bothAddr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
 		lived := trickle(t, c, handshakeBytes, time.Second)
-		if lived < idle-100*time.Millisecond || lived > time.Second+idle {
-			t.Errorf("trickling peer lived %v, want about the idle timeout %v", lived, idle)
+		if lived < handshake-100*time.Millisecond || lived > handshake+time.Second {
+			t.Errorf("trickling preface lived %v, want about the handshake timeout %v", lived, handshake)
 		}
 	})
 	eventually(t, 5*time.Second, "no clients left", func() bool { return len(native.Clients())+len(both.Clients()) == 0 })
