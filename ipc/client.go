@@ -626,7 +626,9 @@ func (c *Client) serve(conn net.Conn, w *wire.Welcome) error {
 	}
 	var err error
 	if w != nil {
+		stop := c.startKeepAlive(time.Duration(w.Idle) * time.Millisecond)
 		err = c.readNative(conn)
+		stop()
 	} else {
 		err = c.readSocketIPC(conn)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"sync"
@@ -174,5 +175,57 @@ func TestPublishDuringDetection(t *testing.T) {
 	rawHandshake(t, nc)
 	if n := len(*s.sockAll.Load()); n != 1 {
 		t.Errorf("%d socket-ipc sessions after the native handshake, want 1", n)
+	}
+}
+
+// TestIdleClientKeptAlive: a server with an idle timeout keeps an idle
+// native Client connected (it pings within the timeout announced in
+// WELCOME), and still cuts a connection that sends nothing after its
+// handshake.
+func TestIdleClientKeptAlive(t *testing.T) {
+	const idle = 200 * time.Millisecond
+	s, addr := testServer(t, ServerConfig{IdleTimeout: idle})
+	s.Handle("ping", func(m *Message) { m.Respond("pong") })
+	dropped := make(chan error, 1)
+	c := dialT(t, addr, WithOnDisconnect(func(err error) {
+		select {
+		case dropped <- err:
+		default:
+		}
+	}))
+	raw, err := net.Dial("unix", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if w := rawHandshake(t, raw); w.Idle != idle.Milliseconds() {
+		t.Errorf("WELCOME idle = %d, want %d", w.Idle, idle.Milliseconds())
+	}
+	// The silent raw peer is cut after the idle timeout; by then the
+	// Client has been idle as long.
+	start := time.Now()
+	raw.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, raw); err != nil {
+		t.Fatalf("silent peer: %v, want the server to close it", err)
+	}
+	if lived := time.Since(start); lived < idle-50*time.Millisecond {
+		t.Errorf("silent peer cut after %v, before the idle timeout %v", lived, idle)
+	}
+	// Five idle timeouts of silence from the application.
+	quiet := time.NewTimer(5 * idle)
+	defer quiet.Stop()
+	select {
+	case err := <-dropped:
+		t.Fatalf("idle client disconnected: %v", err)
+	case <-quiet.C:
+	}
+	m, err := c.Request(testCtx(t), "ping", nil)
+	if err != nil || string(m.Data) != `"pong"` {
+		t.Fatalf("request after idling: %v %v", m, err)
+	}
+	select {
+	case err := <-dropped:
+		t.Fatalf("idle client disconnected: %v", err)
+	default:
 	}
 }

@@ -47,7 +47,7 @@ func (c *sconn) serveNative(ctx context.Context) error {
 	c.sess = ss
 	c.info = ClientInfo{ID: ss.id, Wire: Native, Resumed: resumed, Conn: c.nc}
 	s.mu.Unlock()
-	welcome, _ := wire.MarshalWelcome(&wire.Welcome{ID: ss.id, Resumed: resumed, Acked: ss.lastRecv.Load(), MaxFrame: s.cfg.MaxFrame})
+	welcome, _ := wire.MarshalWelcome(&wire.Welcome{ID: ss.id, Resumed: resumed, Acked: ss.lastRecv.Load(), MaxFrame: s.cfg.MaxFrame, Idle: s.cfg.IdleTimeout.Milliseconds()})
 	c.nc.SetReadDeadline(time.Time{})
 	c.ir.on = s.cfg.IdleTimeout > 0
 	ss.q.mu.Lock()

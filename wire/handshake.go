@@ -27,6 +27,10 @@ type Welcome struct {
 	Acked uint64 `json:"acked"`
 	// MaxFrame is the largest length field the server accepts.
 	MaxFrame int `json:"maxFrame"`
+	// Idle, in milliseconds, is the server's idle timeout: a connection
+	// from which nothing was read for that long is closed. A client with
+	// nothing to send sends PING well within it. 0 or absent: none.
+	Idle int64 `json:"idle,omitempty"`
 }
 
 // MarshalHello returns the HELLO payload for h.
