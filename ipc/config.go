@@ -82,6 +82,7 @@ const (
 	DefaultSessionTTL       = 10 * time.Second
 	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultDetectTimeout    = 50 * time.Millisecond
+	DefaultFrameTimeout     = 10 * time.Second
 )
 
 // ServerConfig configures a Server. The zero value is a valid configuration:
@@ -125,6 +126,14 @@ type ServerConfig struct {
 	// IdleTimeout, if positive, closes a connection from which nothing was
 	// read for that long.
 	IdleTimeout time.Duration
+
+	// FrameTimeout bounds how long a peer may take to finish a frame
+	// (native) or message (socket-ipc) it has started sending, so that a
+	// half-sent frame cannot hold a connection forever: the connection is
+	// then closed with an error matching ErrFrameTimeout. Waiting between
+	// frames is IdleTimeout's business. Default DefaultFrameTimeout;
+	// negative means none.
+	FrameTimeout time.Duration
 
 	// QueueBytes bounds each client's outbound queue: bytes waiting to be
 	// written plus, for native clients, bytes written but not yet
@@ -191,6 +200,9 @@ func (c *ServerConfig) normalize() error {
 	}
 	if c.HandshakeTimeout == 0 {
 		c.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if c.FrameTimeout == 0 {
+		c.FrameTimeout = DefaultFrameTimeout
 	}
 	if c.DetectTimeout <= 0 {
 		c.DetectTimeout = DefaultDetectTimeout

@@ -3,6 +3,9 @@ package ipc
 import (
 	"errors"
 	"fmt"
+	"net"
+	"os"
+	"time"
 
 	"github.com/switchboard-ipc/switchboard/wire"
 )
@@ -81,6 +84,12 @@ var (
 	// connection is closed. It wraps the refusal, by default a
 	// *peerauth.DeniedError (errors.Is(err, peerauth.ErrDenied)).
 	ErrUnauthorized = errors.New("ipc: connection not authorized")
+
+	// ErrFrameTimeout: a peer started a frame or message and did not
+	// finish it within ServerConfig.FrameTimeout. The connection is
+	// closed; the concrete error is a *FrameTimeoutError, a net.Error
+	// whose Timeout is true.
+	ErrFrameTimeout = errors.New("ipc: frame not completed in time")
 )
 
 // EncodeError reports a message the codec could not encode.
@@ -195,6 +204,30 @@ func (e *RemoteError) Error() string { return "ipc: remote error on " + e.Topic 
 
 // Is reports whether target is ErrRemote.
 func (e *RemoteError) Is(target error) bool { return target == ErrRemote }
+
+// FrameTimeoutError reports a frame a peer started and did not finish
+// within ServerConfig.FrameTimeout.
+type FrameTimeoutError struct {
+	Limit time.Duration // the FrameTimeout that passed
+}
+
+// Error describes the error; the text starts with "ipc: ".
+func (e *FrameTimeoutError) Error() string {
+	return fmt.Sprintf("ipc: frame not completed within %v", e.Limit)
+}
+
+// Is reports whether target is ErrFrameTimeout or os.ErrDeadlineExceeded.
+func (e *FrameTimeoutError) Is(target error) bool {
+	return target == ErrFrameTimeout || target == os.ErrDeadlineExceeded
+}
+
+// Timeout reports true: a FrameTimeoutError is a net.Error timeout.
+func (e *FrameTimeoutError) Timeout() bool { return true }
+
+// Temporary reports false.
+func (e *FrameTimeoutError) Temporary() bool { return false }
+
+var _ net.Error = (*FrameTimeoutError)(nil)
 
 // decodeErr wraps a wire decoding error for a connection.
 func decodeErr(id string, err error) error {

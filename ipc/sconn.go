@@ -43,24 +43,6 @@ type sconn struct {
 	err   error // the reason the connection ends, when known first
 }
 
-// idleReader renews a read deadline lazily when IdleTimeout is set.
-type idleReader struct {
-	c     net.Conn
-	idle  time.Duration
-	on    bool
-	renew time.Time
-}
-
-func (r *idleReader) Read(p []byte) (int, error) {
-	if r.on {
-		if now := time.Now(); now.Sub(r.renew) > r.idle/8 {
-			r.renew = now
-			r.c.SetReadDeadline(now.Add(r.idle))
-		}
-	}
-	return r.c.Read(p)
-}
-
 func (c *sconn) setErr(err error) {
 	c.errMu.Lock()
 	if c.err == nil {
@@ -78,7 +60,7 @@ func (c *sconn) getErr() error {
 func (s *Server) serveConn(ctx context.Context, nc *netserver.Conn) {
 	c := &sconn{srv: s, nc: nc, done: make(chan struct{})}
 	defer close(c.done)
-	c.ir = idleReader{c: nc, idle: s.cfg.IdleTimeout}
+	c.ir = idleReader{c: nc, idle: s.cfg.IdleTimeout, frame: s.cfg.FrameTimeout}
 	c.br = bufio.NewReaderSize(&c.ir, 16)
 	c.msg.codec = s.cfg.Codec
 	s.mu.Lock()
@@ -332,7 +314,7 @@ func (c *sconn) serveSocketIPC(ctx context.Context, ss *session, late bool) erro
 	if s.cfg.OnConnect != nil {
 		s.cfg.OnConnect(c.info)
 	}
-	c.ir.on = s.cfg.IdleTimeout > 0
+	c.ir.start()
 	if late {
 		b, err := c.br.Peek(1)
 		if err != nil {

@@ -229,3 +229,67 @@ func TestIdleClientKeptAlive(t *testing.T) {
 	default:
 	}
 }
+
+// TestFrameTimeout: a peer that starts a frame (native) or message
+// (socket-ipc) and does not finish it within FrameTimeout is cut, with an
+// error matching ErrFrameTimeout; a peer quiet between frames is not.
+func TestFrameTimeout(t *testing.T) {
+	const frame = 200 * time.Millisecond
+	ends := make(chan error, 8)
+	_, addr := testServer(t, ServerConfig{FrameTimeout: frame, OnDisconnect: func(id string, err error) { ends <- err }})
+	half := wire.AppendFrame(nil, &wire.Frame{Type: wire.TypeMsg, Topic: []byte("t"), Payload: make([]byte, 100)})
+	half = half[:len(half)-10]
+	ping := wire.AppendFrame(nil, &wire.Frame{Type: wire.TypePing, ID: 7})
+	for _, tc := range []struct {
+		name  string
+		setup func(c net.Conn) []byte // returns what to send half of
+	}{
+		{"native", func(c net.Conn) []byte { rawHandshake(t, c); return half }},
+		{"socket-ipc", func(c net.Conn) []byte { return []byte(`{"topic":"t","message":`) }},
+	} {
+		c, err := net.Dial("unix", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := tc.setup(c)
+		start := time.Now()
+		if _, err := c.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		io.Copy(io.Discard, c)
+		lived := time.Since(start)
+		c.Close()
+		if lived < frame-20*time.Millisecond || lived > 5*time.Second {
+			t.Errorf("%s: half-sent frame held the connection %v, want about %v", tc.name, lived, frame)
+		}
+		if err := <-ends; !errors.Is(err, ErrFrameTimeout) {
+			t.Errorf("%s: disconnected with %v, want ErrFrameTimeout", tc.name, err)
+		}
+	}
+
+	// Quiet between frames for several frame timeouts: still served.
+	c, err := net.Dial("unix", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rawHandshake(t, c)
+	rd := wire.NewReader(c, 0)
+	for i := range 3 {
+		if _, err := c.Write(ping); err != nil {
+			t.Fatal(err)
+		}
+		var f wire.Frame
+		for f.Type != wire.TypePong {
+			if err := rd.ReadFrame(&f); err != nil {
+				t.Fatalf("ping %d: %v", i, err)
+			}
+		}
+		select {
+		case err := <-ends:
+			t.Fatalf("quiet connection ended: %v", err)
+		case <-time.After(3 * frame):
+		}
+	}
+}

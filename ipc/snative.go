@@ -49,7 +49,7 @@ func (c *sconn) serveNative(ctx context.Context) error {
 	s.mu.Unlock()
 	welcome, _ := wire.MarshalWelcome(&wire.Welcome{ID: ss.id, Resumed: resumed, Acked: ss.lastRecv.Load(), MaxFrame: s.cfg.MaxFrame, Idle: s.cfg.IdleTimeout.Milliseconds()})
 	c.nc.SetReadDeadline(time.Time{})
-	c.ir.on = s.cfg.IdleTimeout > 0
+	c.ir.start()
 	ss.q.mu.Lock()
 	ss.q.onWrite = func(err error) { c.setErr(err) }
 	ss.q.mu.Unlock()
