@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"sync/atomic"
 
 	"github.com/switchboard-ipc/switchboard/endpoint"
@@ -33,11 +34,19 @@ func (s *Server) Stats() Stats {
 	}
 }
 
-// accessCounters are the Server's counters of refused connections.
+// accessCounters are the Server's counters of refused connections and
+// its connections per uid.
 type accessCounters struct {
 	unauthorized  atomic.Uint64
 	tooManyForUID atomic.Uint64
+
+	mu     sync.Mutex
+	perUID map[uint32]int // open connections per uid, with MaxConnectionsPerUID
 }
+
+// subAckTooMany is the code (in Seq) of a SUBACK with FlagError refusing a
+// subscription beyond MaxSubscriptions; 0 is an invalid pattern.
+const subAckTooMany = 1
 
 // sameUser is the default policy of a Server without Authorize.
 var sameUser = peerauth.SameUser()
@@ -58,12 +67,47 @@ func (s *Server) authorize(c *netserver.Conn) error {
 	default:
 		err = s.cfg.Authorize(p)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if max := s.cfg.MaxConnectionsPerUID; max > 0 {
+		a := &s.access
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.perUID[p.UID] >= max {
+			return fmt.Errorf("%w: uid %d has %d", ErrTooManyForUID, p.UID, max)
+		}
+		if a.perUID == nil {
+			a.perUID = make(map[uint32]int)
+		}
+		a.perUID[p.UID]++
+	}
+	return nil
+}
+
+// onClose forgets a connection that authorize counted.
+func (s *Server) onClose(c *netserver.Conn) {
+	if s.cfg.MaxConnectionsPerUID <= 0 {
+		return
+	}
+	p, err := c.Peer()
+	if err != nil {
+		return
+	}
+	a := &s.access
+	a.mu.Lock()
+	if a.perUID[p.UID]--; a.perUID[p.UID] <= 0 {
+		delete(a.perUID, p.UID)
+	}
+	a.mu.Unlock()
 }
 
 // onReject reports a connection closed before it was served.
 func (s *Server) onReject(_ net.Conn, err error) {
 	switch {
+	case errors.Is(err, ErrTooManyForUID):
+		s.access.tooManyForUID.Add(1)
+		s.reportErr(err)
 	case errors.Is(err, netserver.ErrUnauthorized):
 		s.access.unauthorized.Add(1)
 		s.reportErr(fmt.Errorf("%w: %w", ErrUnauthorized, err))

@@ -726,6 +726,8 @@ func (c *Client) readNative(conn net.Conn) error {
 			switch {
 			case f.Flags&wire.FlagError != 0 && f.Seq == replyNoResponders:
 				r.err = fmt.Errorf("%w: %s", ErrNoResponders, cl.topic)
+			case f.Flags&wire.FlagError != 0 && f.Seq == replyTooMany:
+				r.err = fmt.Errorf("%w: %s", ErrTooManyRequests, cl.topic)
 			case f.Flags&wire.FlagError != 0:
 				r.err = &RemoteError{Topic: cl.topic, Text: string(f.Payload)}
 			default:
@@ -738,7 +740,10 @@ func (c *Client) readNative(conn net.Conn) error {
 			c.mu.Unlock()
 			if sub != nil {
 				var err error
-				if f.Flags&wire.FlagError != 0 {
+				switch {
+				case f.Flags&wire.FlagError != 0 && f.Seq == subAckTooMany:
+					err = fmt.Errorf("%w: %s", ErrTooManySubscriptions, sub.pattern)
+				case f.Flags&wire.FlagError != 0:
 					err = fmt.Errorf("%w: %s", ErrBadPattern, sub.pattern)
 				}
 				sub.confirm(err)

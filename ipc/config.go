@@ -83,6 +83,8 @@ const (
 	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultDetectTimeout    = 50 * time.Millisecond
 	DefaultFrameTimeout     = 10 * time.Second
+	DefaultMaxSubscriptions = 1024
+	DefaultMaxRequests      = 1024
 )
 
 // ServerConfig configures a Server. The zero value is a valid configuration:
@@ -107,6 +109,29 @@ type ServerConfig struct {
 	// MaxConnections limits concurrent connections; beyond it a connection
 	// is closed at once. 0 means no limit.
 	MaxConnections int
+
+	// MaxConnectionsPerUID limits the concurrent connections of one user
+	// (by peer credentials; TCP connections are not counted); beyond it a
+	// connection is closed at once, counted (Stats().TooManyForUID) and
+	// reported to OnError matching ErrTooManyForUID. 0, the default,
+	// means no limit: with the default Authorize only the server's own
+	// uid is served, so MaxConnections already bounds it; set this when
+	// Authorize admits other users.
+	MaxConnectionsPerUID int
+
+	// MaxSubscriptions limits the subscriptions of one native client
+	// (session). A SUB beyond it is refused in its SUBACK (the Client's
+	// Subscribe returns an error matching ErrTooManySubscriptions); the
+	// connection stays. Default DefaultMaxSubscriptions; negative means
+	// no limit.
+	MaxSubscriptions int
+
+	// MaxRequests limits the requests of one native client that a hub
+	// has forwarded to a subscriber and that are not answered yet. A
+	// request beyond it is answered at once with an error (the Client's
+	// Request returns an error matching ErrTooManyRequests). Default
+	// DefaultMaxRequests; negative means no limit.
+	MaxRequests int
 
 	// HandshakeTimeout bounds a native client's handshake (preface and
 	// HELLO). Default DefaultHandshakeTimeout; negative means none.
@@ -195,11 +220,17 @@ func (c *ServerConfig) normalize() error {
 	if c.MaxFrame == 0 {
 		c.MaxFrame = wire.DefaultMaxFrame
 	}
-	if c.MaxFrame < 0 || c.MaxConnections < 0 || c.QueueBytes < 0 {
+	if c.MaxFrame < 0 || c.MaxConnections < 0 || c.QueueBytes < 0 || c.MaxConnectionsPerUID < 0 {
 		return errBadConfig
 	}
 	if c.HandshakeTimeout == 0 {
 		c.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if c.MaxSubscriptions == 0 {
+		c.MaxSubscriptions = DefaultMaxSubscriptions
+	}
+	if c.MaxRequests == 0 {
+		c.MaxRequests = DefaultMaxRequests
 	}
 	if c.FrameTimeout == 0 {
 		c.FrameTimeout = DefaultFrameTimeout

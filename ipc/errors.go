@@ -90,6 +90,18 @@ var (
 	// closed; the concrete error is a *FrameTimeoutError, a net.Error
 	// whose Timeout is true.
 	ErrFrameTimeout = errors.New("ipc: frame not completed in time")
+
+	// ErrTooManyForUID: a connection refused because its user had
+	// ServerConfig.MaxConnectionsPerUID connections open already.
+	ErrTooManyForUID = errors.New("ipc: too many connections for one user")
+
+	// ErrTooManySubscriptions: a subscription refused by the server
+	// because the client had ServerConfig.MaxSubscriptions already.
+	ErrTooManySubscriptions = errors.New("ipc: too many subscriptions")
+
+	// ErrTooManyRequests: a request refused by the server because the
+	// client had ServerConfig.MaxRequests unanswered requests at a hub.
+	ErrTooManyRequests = errors.New("ipc: too many pending requests")
 )
 
 // EncodeError reports a message the codec could not encode.

@@ -293,3 +293,94 @@ func TestFrameTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxSubscriptions: a SUB beyond MaxSubscriptions is refused with
+// ErrTooManySubscriptions; the connection and its subscriptions stay.
+func TestMaxSubscriptions(t *testing.T) {
+	s, addr := testServer(t, ServerConfig{Hub: true, MaxSubscriptions: 16})
+	c := dialT(t, addr)
+	ctx := testCtx(t)
+	got := make(chan string, 1)
+	for i := range 16 {
+		if _, err := c.Subscribe(ctx, fmt.Sprintf("t.%d", i), func(m *Message) { got <- m.Topic }); err != nil {
+			t.Fatalf("subscription %d: %v", i, err)
+		}
+	}
+	if _, err := c.Subscribe(ctx, "t.16", func(*Message) {}); !errors.Is(err, ErrTooManySubscriptions) {
+		t.Fatalf("17th subscription: %v, want ErrTooManySubscriptions", err)
+	}
+	if err := s.Publish("t.15", 1); err != nil {
+		t.Fatal(err)
+	}
+	if tp := <-got; tp != "t.15" {
+		t.Fatalf("got %q", tp)
+	}
+}
+
+// TestMaxRequests: a hub answers a request beyond MaxRequests unanswered
+// ones of one client at once with ErrTooManyRequests.
+func TestMaxRequests(t *testing.T) {
+	_, addr := testServer(t, ServerConfig{Hub: true, MaxRequests: 2})
+	ctx := testCtx(t)
+	held := make(chan *Message, 4)
+	responder := dialT(t, addr)
+	if _, err := responder.Subscribe(ctx, "slow", func(m *Message) { held <- m.Clone() }); err != nil {
+		t.Fatal(err)
+	}
+	c := dialT(t, addr)
+	results := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := c.Request(ctx, "slow", nil)
+			results <- err
+		}()
+	}
+	first, second := <-held, <-held
+	if _, err := c.Request(ctx, "slow", nil); !errors.Is(err, ErrTooManyRequests) {
+		t.Fatalf("third request: %v, want ErrTooManyRequests", err)
+	}
+	// Answered requests make room again.
+	first.Respond("a")
+	second.Respond("b")
+	for range 2 {
+		if err := <-results; err != nil {
+			t.Fatal(err)
+		}
+	}
+	go func() { (<-held).Respond("c") }()
+	if m, err := c.Request(ctx, "slow", nil); err != nil || string(m.Data) != `"c"` {
+		t.Fatalf("request after the answers: %v %v", m, err)
+	}
+}
+
+// TestMaxConnectionsPerUID: a user's connection beyond the limit is
+// closed at once, counted and reported; a closed one makes room.
+func TestMaxConnectionsPerUID(t *testing.T) {
+	errs := make(chan error, 4)
+	s, addr := testServer(t, ServerConfig{MaxConnectionsPerUID: 2, OnError: func(err error) {
+		select {
+		case errs <- err:
+		default:
+		}
+	}})
+	dialT(t, addr)
+	second := dialT(t, addr)
+	third, err := net.Dial("unix", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer third.Close()
+	third.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := third.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("third connection read %v, want EOF (closed by the server)", err)
+	}
+	if err := <-errs; !errors.Is(err, ErrTooManyForUID) {
+		t.Errorf("reported %v, want ErrTooManyForUID", err)
+	}
+	if st := s.Stats(); st.TooManyForUID != 1 || st.Unauthorized != 0 {
+		t.Errorf("Stats %+v, want TooManyForUID 1", st)
+	}
+	second.Close()
+	eventually(t, "the closed connection forgotten", func() bool { return s.Stats().Active == 1 })
+	dialT(t, addr)
+}

@@ -52,7 +52,7 @@ type Server struct {
 	closeOnce sync.Once
 	connWG    sync.WaitGroup // one per connection being served
 
-	access accessCounters // refused connections
+	access accessCounters // refused connections, connections per uid
 }
 
 type pendingReq struct {
@@ -65,6 +65,7 @@ type pendingReq struct {
 const (
 	replyErrText      = 0 // the payload is an error text
 	replyNoResponders = 1 // nobody handles the topic
+	replyTooMany      = 2 // the requester has too many requests pending
 )
 
 const requestTTL = 5 * time.Minute
@@ -111,6 +112,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		Logger:         cfg.Logger,
 		Authorize:      s.authorize,
 		OnReject:       s.onReject,
+		OnClose:        s.onClose,
 	}
 	go s.runJanitor()
 	return s, nil
@@ -799,6 +801,7 @@ func (s *Server) sweep(now time.Time) {
 	for id, p := range s.pending {
 		if now.Sub(p.at) > requestTTL {
 			delete(s.pending, id)
+			p.requester.reqs.Add(-1)
 		}
 	}
 	s.pendMu.Unlock()

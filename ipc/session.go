@@ -76,6 +76,8 @@ type session struct {
 	codecName  string
 
 	track ackTracker // AckAfterDelivery state
+
+	reqs atomic.Int64 // requests forwarded by a hub, not answered yet
 }
 
 func newSession(id string, w Wire, limit int) *session {

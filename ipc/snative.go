@@ -177,6 +177,7 @@ func (c *sconn) frame(ctx context.Context, f *wire.Frame) error {
 		delete(s.pending, f.ID)
 		s.pendMu.Unlock()
 		if p != nil {
+			p.requester.reqs.Add(-1)
 			p.requester.q.appendFrame(&wire.Frame{Type: wire.TypeReply, Flags: f.Flags & wire.FlagError, Seq: f.Seq, ID: p.reqID, Payload: f.Payload})
 		}
 	case wire.TypeSub:
@@ -187,6 +188,11 @@ func (c *sconn) frame(ctx context.Context, f *wire.Frame) error {
 		}
 		ss.mu.Lock()
 		old, had := ss.subs[f.ID]
+		if !had && s.cfg.MaxSubscriptions > 0 && len(ss.subs) >= s.cfg.MaxSubscriptions {
+			ss.mu.Unlock()
+			ss.q.appendFrame(&wire.Frame{Type: wire.TypeSubAck, Flags: wire.FlagError, ID: f.ID, Seq: subAckTooMany, Payload: []byte(ErrTooManySubscriptions.Error())})
+			return nil
+		}
 		ss.subs[f.ID] = p
 		ss.mu.Unlock()
 		if had {
@@ -306,7 +312,12 @@ func (c *sconn) request(ctx context.Context, f *wire.Frame) {
 				live = append(live, t)
 			}
 		}
+		if len(live) > 0 && s.cfg.MaxRequests > 0 && ss.reqs.Load() >= int64(s.cfg.MaxRequests) {
+			ss.q.appendFrame(&wire.Frame{Type: wire.TypeReply, Flags: wire.FlagError, Seq: replyTooMany, ID: f.ID})
+			return
+		}
 		if len(live) > 0 {
+			ss.reqs.Add(1)
 			t := live[int(s.rr.Add(1)%uint64(len(live)))]
 			id := s.reqSeq.Add(1)
 			s.pendMu.Lock()
