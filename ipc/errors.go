@@ -102,6 +102,12 @@ var (
 	// ErrTooManyRequests: a request refused by the server because the
 	// client had ServerConfig.MaxRequests unanswered requests at a hub.
 	ErrTooManyRequests = errors.New("ipc: too many pending requests")
+
+	// ErrSessionOwner: a client asked to resume a session that belongs to
+	// another user (by peer credentials). The server gives it a new
+	// session with a new id instead and reports a *SessionOwnerError to
+	// OnError.
+	ErrSessionOwner = errors.New("ipc: session belongs to another user")
 )
 
 // EncodeError reports a message the codec could not encode.
@@ -240,6 +246,21 @@ func (e *FrameTimeoutError) Timeout() bool { return true }
 func (e *FrameTimeoutError) Temporary() bool { return false }
 
 var _ net.Error = (*FrameTimeoutError)(nil)
+
+// SessionOwnerError reports a refused resumption: the peer's uid is not
+// the one of the session's owner.
+type SessionOwnerError struct {
+	ClientID string // the session asked for
+	UID      uint32 // the uid of the peer that asked
+}
+
+// Error describes the error; the text starts with "ipc: ".
+func (e *SessionOwnerError) Error() string {
+	return fmt.Sprintf("ipc: uid %d may not resume session %s of another user", e.UID, e.ClientID)
+}
+
+// Is reports whether target is ErrSessionOwner.
+func (e *SessionOwnerError) Is(target error) bool { return target == ErrSessionOwner }
 
 // decodeErr wraps a wire decoding error for a connection.
 func decodeErr(id string, err error) error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -383,4 +384,65 @@ func TestMaxConnectionsPerUID(t *testing.T) {
 	second.Close()
 	eventually(t, "the closed connection forgotten", func() bool { return s.Stats().Active == 1 })
 	dialT(t, addr)
+}
+
+// TestSessionOwner: a session can be resumed only by the uid that created
+// it; another uid asking for its id gets a new session, and the refusal is
+// reported. (The other uid is simulated by changing the recorded owner.)
+func TestSessionOwner(t *testing.T) {
+	errs := make(chan error, 16)
+	s, addr := testServer(t, ServerConfig{OnError: func(err error) {
+		select {
+		case errs <- err:
+		default:
+		}
+	}})
+	c := dialT(t, addr)
+	id := c.ID()
+	v, ok := s.store.ids.Load(id)
+	if !ok {
+		t.Fatal("no session")
+	}
+	ss := v.(*session)
+	ss.mu.Lock()
+	owner, owned := ss.owner, ss.owned
+	ss.mu.Unlock()
+	if !owned || owner != uint32(os.Geteuid()) {
+		t.Fatalf("session owner %d (owned %v), want %d", owner, owned, os.Geteuid())
+	}
+	// Its own uid resumes it.
+	c.Close()
+	c2 := dialT(t, addr, WithID(id))
+	if c2.ID() != id {
+		t.Fatalf("same uid resumed as %s, want %s", c2.ID(), id)
+	}
+	c2.Close()
+	eventually(t, "the session detached", func() bool {
+		ss.mu.Lock()
+		defer ss.mu.Unlock()
+		return ss.conn == nil
+	})
+	ss.mu.Lock()
+	ss.owner = owner + 1
+	ss.mu.Unlock()
+	c3 := dialT(t, addr, WithID(id))
+	if c3.ID() == id || c3.ID() == "" {
+		t.Fatalf("another uid took over session %s", id)
+	}
+	// Other reports (the earlier connections' ends) may come first.
+	var oe *SessionOwnerError
+	timeout := time.After(10 * time.Second)
+	for oe == nil {
+		select {
+		case err := <-errs:
+			if errors.As(err, &oe) && (!errors.Is(err, ErrSessionOwner) || oe.ClientID != id) {
+				t.Errorf("reported %v, want a *SessionOwnerError for %s", err, id)
+			}
+		case <-timeout:
+			t.Fatal("no *SessionOwnerError reported")
+		}
+	}
+	if _, ok := s.store.ids.Load(id); !ok {
+		t.Error("the owner's session was ended")
+	}
 }

@@ -78,6 +78,11 @@ type session struct {
 	track ackTracker // AckAfterDelivery state
 
 	reqs atomic.Int64 // requests forwarded by a hub, not answered yet
+
+	// owner is the uid of the peer that first attached to the session,
+	// when it had credentials (owned); mu held. Only that uid may resume it.
+	owner uint32
+	owned bool
 }
 
 func newSession(id string, w Wire, limit int) *session {

@@ -94,6 +94,8 @@ func (c *sconn) handshakeErr(err error) error {
 func (c *sconn) openSession(h *wire.Hello) (*session, bool, error) {
 	s := c.srv
 	st := s.store
+	peer, perr := c.nc.Peer()
+	hasPeer := perr == nil
 	st.mu.Lock()
 	var ss *session
 	resumed := false
@@ -101,8 +103,11 @@ func (c *sconn) openSession(h *wire.Hello) (*session, bool, error) {
 		if old := st.m[h.ID]; old != nil {
 			old.mu.Lock()
 			alive := !old.dead
+			foreign := old.owned && hasPeer && old.owner != peer.UID
 			old.mu.Unlock()
-			if alive && h.Resume {
+			if alive && h.Resume && foreign {
+				s.reportErr(&SessionOwnerError{ClientID: h.ID, UID: peer.UID})
+			} else if alive && h.Resume {
 				// An adopted session never met this client: its
 				// delivery numbers start afresh.
 				old.mu.Lock()
@@ -125,6 +130,9 @@ func (c *sconn) openSession(h *wire.Hello) (*session, bool, error) {
 	}
 	st.mu.Unlock()
 	ss.mu.Lock()
+	if !ss.owned && hasPeer {
+		ss.owner, ss.owned = peer.UID, true
+	}
 	old := ss.conn
 	ss.conn = c
 	ss.detachedAt = time.Time{}
