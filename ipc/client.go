@@ -236,6 +236,7 @@ type Client struct {
 	subSeq        uint64
 	pending       map[uint64]*call
 	reqSeq        uint64
+	lastConnErr   *ConnectError // the last failed attempt, until a connection
 
 	// owned by the connection goroutine
 	lastDeliv uint64
@@ -330,6 +331,10 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 // and each is reported to the error hook as a *ConnectError; the attempts go
 // on in the background after ctx is done, until Close. Connect may be
 // called once; later calls return ErrConnectCalled.
+//
+// When ctx ends first, the error matches ctx's error and, if an attempt
+// failed, is that attempt's *ConnectError too: errors.Is(err,
+// syscall.ECONNREFUSED) tells "nobody listens" from a slow server.
 func (c *Client) Connect(ctx context.Context) error {
 	c.mu.Lock()
 	if c.closed {
@@ -348,6 +353,12 @@ func (c *Client) Connect(ctx context.Context) error {
 	case <-c.connected:
 		return nil
 	case <-ctx.Done():
+		c.mu.Lock()
+		last := c.lastConnErr
+		c.mu.Unlock()
+		if last != nil {
+			return errors.Join(ctx.Err(), last)
+		}
 		return ctx.Err()
 	case <-c.ctx.Done():
 		return ErrClientClosed
@@ -474,13 +485,20 @@ func (c *Client) run() {
 				return
 			}
 			attempt++
-			c.hookErr(&ConnectError{Addr: c.addr, Attempt: attempt, Err: err})
+			cerr := &ConnectError{Addr: c.addr, Attempt: attempt, Err: err}
+			c.mu.Lock()
+			c.lastConnErr = cerr
+			c.mu.Unlock()
+			c.hookErr(cerr)
 			if !c.sleep(delay(c.o.retryMin, c.o.retryMax)) {
 				return
 			}
 			continue
 		}
 		attempt = 0
+		c.mu.Lock()
+		c.lastConnErr = nil
+		c.mu.Unlock()
 		err = c.serve(conn, w)
 		if c.ctx.Err() != nil {
 			return

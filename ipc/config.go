@@ -206,7 +206,7 @@ type ServerConfig struct {
 	OnListening  func(net.Addr)             // once per listening address
 	OnConnect    func(ClientInfo)           // a client connected (or resumed)
 	OnDisconnect func(id string, err error) // its connection ended; err nil on a clean close
-	OnError      func(error)                // an error nobody else can act on
+	OnError      func(error)                // an error nobody else can act on; not a peer that closed (EPIPE, ECONNRESET: OnDisconnect only)
 	OnClose      func()                     // the server closed
 	Logger       *slog.Logger               // nil: silent
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/switchboard-ipc/switchboard/netserver"
@@ -216,9 +217,16 @@ func isTimeout(err error) bool {
 	return errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
+// peerLeft reports whether err only says that the peer closed its end
+// while the server wrote to it or read from it: that is a disconnect
+// (OnDisconnect gets it), not an error to report.
+func peerLeft(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
+}
+
 // fail reports an error of a connection before it has a session.
 func (c *sconn) fail(err error) {
-	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || peerLeft(err) {
 		return
 	}
 	if isDecode(err) || errors.Is(err, ErrHandshakeTimeout) {
@@ -261,7 +269,7 @@ func (c *sconn) finish(err error) {
 			s.endSession(ss)
 		}
 	}
-	if err != nil {
+	if err != nil && !peerLeft(err) {
 		s.reportErr(err)
 	}
 	if s.cfg.OnDisconnect != nil {

@@ -2,6 +2,7 @@ package ipc
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -444,5 +446,34 @@ func TestSessionOwner(t *testing.T) {
 	}
 	if _, ok := s.store.ids.Load(id); !ok {
 		t.Error("the owner's session was ended")
+	}
+}
+
+// TestDialErrorWrapsLastAttempt: when ctx ends before a connection, Dial's
+// error matches ctx's error and the last attempt's error.
+func TestDialErrorWrapsLastAttempt(t *testing.T) {
+	addr := shortSock(t)
+	l, err := net.Listen("unix", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close() // the file stays, nobody listens: ECONNREFUSED
+	attempted := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(testCtx(t))
+	defer cancel()
+	go func() {
+		<-attempted
+		cancel()
+	}()
+	_, err = Dial(ctx, addr, WithRetryDelay(time.Hour, time.Hour), WithOnError(func(error) {
+		select {
+		case attempted <- struct{}{}:
+		default:
+		}
+	}))
+	var ce *ConnectError
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, syscall.ECONNREFUSED) || !errors.As(err, &ce) {
+		t.Fatalf("Dial = %v, want an error matching context.Canceled, ECONNREFUSED and *ConnectError", err)
 	}
 }
