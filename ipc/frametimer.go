@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"net"
 	"time"
+
+	"github.com/switchboard-ipc/switchboard/wire"
 )
 
 // idleReader is what a server connection reads through. It follows the
@@ -91,7 +93,7 @@ func (r *idleReader) arm(now time.Time) {
 func (r *idleReader) scan(b []byte, now time.Time) {
 	if r.mode == 0 {
 		if b[0] == 0x00 {
-			r.mode, r.pre = 'n', 8
+			r.mode, r.pre = 'n', len(wire.Preface)
 		} else {
 			r.mode = 's'
 		}
@@ -109,33 +111,44 @@ func (r *idleReader) scan(b []byte, now time.Time) {
 		r.mid = r.nuls < 2
 		return
 	}
+	began := false // a frame (or the preface) began in b
 	for len(b) > 0 {
 		switch {
-		case r.pre > 0:
-			if !r.mid {
-				r.mid, r.frameStart = true, now
-			}
-			k := min(r.pre, len(b))
-			r.pre -= k
-			b = b[k:]
-			r.mid = r.pre > 0
 		case r.remain > 0:
 			k := min(r.remain, len(b))
 			r.remain -= k
 			b = b[k:]
-			r.mid = r.remain > 0
-		default:
-			if r.hn == 0 {
-				r.mid, r.frameStart = true, now
+		case r.pre > 0:
+			began = began || r.pre == len(wire.Preface)
+			k := min(r.pre, len(b))
+			r.pre -= k
+			b = b[k:]
+		case r.hn == 0 && len(b) >= len(r.hdr):
+			// The common case: a whole length field, often the whole
+			// frame, in b.
+			began = true
+			n := int(binary.BigEndian.Uint32(b))
+			b = b[len(r.hdr):]
+			if n <= len(b) {
+				b = b[n:]
+			} else {
+				r.remain = n - len(b)
+				b = nil
 			}
+		default:
+			began = began || r.hn == 0
 			k := copy(r.hdr[r.hn:], b)
 			r.hn += k
 			b = b[k:]
 			if r.hn == len(r.hdr) {
 				r.hn = 0
 				r.remain = int(binary.BigEndian.Uint32(r.hdr[:]))
-				r.mid = r.remain > 0
 			}
 		}
+	}
+	wasMid := r.mid
+	r.mid = r.pre > 0 || r.remain > 0 || r.hn > 0
+	if r.mid && (began || !wasMid) {
+		r.frameStart = now
 	}
 }
