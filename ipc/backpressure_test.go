@@ -124,7 +124,7 @@ func TestSlowConsumerDrop(t *testing.T) {
 	// Memory stays bounded: the stalled client's queue never exceeds its limit.
 	for _, ss := range s.store.m {
 		ss.q.mu.Lock()
-		pending := len(ss.q.buf) - ss.q.head
+		pending := ss.q.heldLocked()
 		ss.q.mu.Unlock()
 		if pending > retainFactor*256<<10 {
 			t.Fatalf("queue of %s holds %d bytes", ss.id, pending)
@@ -167,17 +167,17 @@ func TestSlowConsumerBlock(t *testing.T) {
 // only then.
 func TestQueueTrimIdle(t *testing.T) {
 	q := newOutq(false, 0)
-	q.buf = make([]byte, 0, 2*maxIdleBuf)
+	q.buf = make([]byte, 0, 2*chunkSize)
 	q.writes = 1
 	q.trimIdle() // it wrote since the last look: kept
-	if cap(q.buf) != 2*maxIdleBuf {
+	if cap(q.buf) != 2*chunkSize {
 		t.Fatal("trimmed a queue that was busy")
 	}
 	q.trimIdle() // idle since: trimmed
 	if cap(q.buf) != 0 {
 		t.Fatalf("idle queue keeps %d bytes", cap(q.buf))
 	}
-	q.buf = append(make([]byte, 0, 2*maxIdleBuf), 1)
+	q.buf = append(make([]byte, 0, 2*chunkSize), 1)
 	q.trimIdle()
 	if len(q.buf) != 1 {
 		t.Fatal("trimmed a queue with pending bytes")

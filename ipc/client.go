@@ -426,7 +426,7 @@ func (c *Client) waitWritten(ctx context.Context) {
 	q := c.q
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for q.conn != nil && (q.sent < len(q.buf) || q.writing) {
+	for q.conn != nil && q.busyLocked() {
 		if q.space == nil {
 			q.space = make(chan struct{})
 		}
@@ -800,7 +800,7 @@ func (c *Client) reply(id uint64, payload []byte, errText string) error {
 		return ErrClientClosed
 	}
 	c.q.mu.Unlock()
-	c.q.appendFrame(&f)
+	c.q.appendFrameNow(&f)
 	return nil
 }
 

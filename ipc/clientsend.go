@@ -68,6 +68,7 @@ func (c *Client) send(ctx context.Context, topic string, msg any, payload []byte
 		q.mu.Unlock()
 		return &NoServerError{Topic: topic, Message: orig()}
 	}
+	q.paceLocked(ctx)
 	if err := q.waitRoomLocked(ctx, size, native && q.retain); err != nil {
 		closed := q.closed
 		q.mu.Unlock()
@@ -76,6 +77,7 @@ func (c *Client) send(ctx context.Context, topic string, msg any, payload []byte
 		}
 		return fmt.Errorf("%w: %w", ErrQueueFull, err)
 	}
+	q.reserveLocked(size)
 	if native {
 		c.seq++
 		f.Seq = c.seq
@@ -107,7 +109,7 @@ func (c *Client) Flush(ctx context.Context) error {
 			if c.acked >= target {
 				return nil
 			}
-		} else if q.conn != nil && q.sent == len(q.buf) && !q.writing {
+		} else if q.conn != nil && !q.busyLocked() {
 			return nil
 		}
 		if q.space == nil {
@@ -162,8 +164,9 @@ func (c *Client) Request(ctx context.Context, topic string, msg any) (*Message, 
 	c.mu.Unlock()
 	if connected {
 		c.q.mu.Lock()
+		c.q.reserveLocked(len(cl.frame))
 		c.q.buf = append(c.q.buf, cl.frame...)
-		c.q.kickLocked()
+		c.q.writeNowLocked()
 		c.q.mu.Unlock()
 	}
 	select {

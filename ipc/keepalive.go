@@ -47,7 +47,7 @@ func (c *Client) keepAlive(every time.Duration, quit <-chan struct{}) {
 		case <-t.C:
 		}
 		q.mu.Lock()
-		writes, busy := q.writes, q.writing || q.sent < len(q.buf)
+		writes, busy := q.writes, q.busyLocked()
 		q.mu.Unlock()
 		if writes == seen && !busy {
 			q.appendFrame(&wire.Frame{Type: wire.TypePing})

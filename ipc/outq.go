@@ -5,64 +5,99 @@ import (
 	"encoding/binary"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/switchboard-ipc/switchboard/wire"
 )
 
 // outq is the outbound side of one connection, or of one session across its
 // connections: a byte buffer that producers append whole frames to under mu,
-// and that one writer goroutine per connection drains with one Write per
-// batch. Nothing is handed over per message: the writer takes everything
-// appended since its last write, so writes batch naturally under load and
-// the buffer is flushed as soon as it is empty.
+// drained by one write at a time. Nothing is handed over per message: a
+// write takes everything appended since the previous one, so writes batch
+// naturally under load.
 //
-// With retain set (native sessions and queueing clients), MSG frames that
-// carry a sequence number stay in the buffer after they are written, until
-// the peer acknowledges them (ack); on the next connection they are written
-// again (attach). The layout is
+// The writer goroutine of a connection runs only while the connection is
+// busy: kickLocked starts it when bytes are appended and no write is under
+// way, and it exits when nothing more came for writerLinger. An idle
+// connection costs no goroutine on the way out, and a stream does not start
+// one per write. Requests and replies, which someone is
+// waiting for, are written at once by the goroutine that makes them
+// (writeNowLocked), without waiting for the socket: only what the kernel
+// does not take then is left to the writer goroutine.
 //
-//	buf[:head]      dead bytes, reclaimed by compaction
-//	buf[head:sent]  written, kept until acknowledged (retain) — else empty
-//	buf[sent:]      appended, not yet written
-//
-// Without retain, nothing stays once written, so the writer swaps buffers
-// instead: it takes buf whole, leaves producers the spare one, and its
-// bytes count as inflight until written. Bytes appended during a write are
-// then never moved to the front of the buffer.
+// Producers append to a chunk (buf) of at most chunkSize bytes (or one
+// larger frame); a full chunk is set aside (full) and a new one begun. A
+// write takes the oldest chunk whole, so bytes appended during a write are
+// never moved, and no write is larger than a chunk: the bytes written are
+// still in the cache, as with a buffered writer. With retain set (native
+// sessions and queueing clients), a written buffer that holds MSG frames
+// with a sequence number is kept (kept) until the peer has acknowledged
+// them all (ack); on the next connection those frames are written again
+// (attach). Acknowledged buffers are reused, not copied or compacted.
 type outq struct {
-	mu       sync.Mutex
-	wake     sync.Cond // the writer waits on it for bytes or a new connection
-	buf      []byte
-	head     int
-	sent     int
-	spare    []byte   // without retain: the buffer swapped in at the next write
-	inflight int      // without retain: bytes taken by the writer, not yet written
-	writing  bool     // the writer holds buf[sent:...] (or the swapped buffer) outside mu
-	conn     net.Conn // nil while detached
-	closed   bool
-	retain   bool
-	limit    int // bound on len(buf)-head (or len(buf)-sent); <= 0: unbounded
+	mu        sync.Mutex
+	buf       []byte   // the chunk producers append to
+	full      [][]byte // chunks before buf, not yet written, oldest first
+	fullBytes int      // their bytes
+	sent      int      // bytes of the oldest unwritten chunk already written (by a partial writeNowLocked)
+	spare     [][]byte // chunks for reuse
+
+	inflight int  // bytes the writer goroutine took and is writing
+	writing  bool // a write is under way outside mu
+	writer   bool // the writer goroutine of conn is running
+	waiting  bool // it waits for bytes on wake
+	wake     chan struct{}
+
+	// retain: written buffers holding sequenced MSG frames not yet
+	// acknowledged, oldest first, and their bytes.
+	kept      []keptBuf
+	keptBytes int
+	acked     uint64 // the highest sequence number acknowledged on this connection
+
+	conn   net.Conn // nil while detached
+	tw     tryWriter
+	done   chan struct{} // closed when conn is detached and no write of it is under way
+	closed bool
+	retain bool
+	limit  int // bound on the bytes held (or, with unsentLimit, not yet written); <= 0: unbounded
 	// unsentLimit applies limit to the bytes not yet written, and
 	// retainFactor*limit to all bytes held (server sessions: a consumer is
 	// slow when it does not read, not when its acknowledgements lag).
 	unsentLimit bool
 	maxMsgs     int // bound on nmsg when > 0
-	nmsg        int // retained MSG frames with a sequence number
+	nmsg        int // sequenced MSG frames held (kept or not yet written)
 	space       chan struct{}
-	writes      uint64          // writes done, for trimIdle
+	batch       int             // bytes of the last write
+	writes      uint64          // writes done, for trimIdle and keep-alives
 	seenWrites  uint64          // writes at the previous trimIdle
-	onWrite     func(err error) // called once by the writer of a connection that failed
+	onWrite     func(err error) // called once when a write to the connection failed
+}
+
+// keptBuf is a written buffer of a retaining queue: b[off:] are the frames
+// not yet acknowledged.
+type keptBuf struct {
+	b   []byte
+	off int
 }
 
 // retainFactor bounds the written but unacknowledged bytes of a server
 // session, as a multiple of its limit.
 const retainFactor = 4
 
+// The number of chunks a queue keeps for reuse: a retaining queue gets its
+// written chunks back only when they are acknowledged, in bursts.
+const (
+	maxSpare       = 4
+	maxSpareRetain = 16
+)
+
 func newOutq(retain bool, limit int) *outq {
-	q := &outq{retain: retain, limit: limit}
-	q.wake.L = &q.mu
-	return q
+	return &outq{retain: retain, limit: limit, wake: make(chan struct{}, 1)}
 }
+
+// writerLinger is how long a writer goroutine waits for more bytes before
+// it exits.
+const writerLinger = 250 * time.Millisecond
 
 // Offsets of fields in an encoded native frame.
 const (
@@ -75,12 +110,54 @@ func frameAt(b []byte) (size int, typ wire.Type, seq uint64) {
 	return size, wire.Type(b[offType]), binary.BigEndian.Uint64(b[offSeq:])
 }
 
+// chunkSize is the size of the chunks a queue appends to and writes, and
+// minChunk the smallest one it reuses.
+const (
+	chunkSize = 64 << 10
+	minChunk  = 4 << 10
+)
+
+// unsentLocked returns the bytes not yet written. q.mu must be held.
+func (q *outq) unsentLocked() int { return q.fullBytes + len(q.buf) - q.sent + q.inflight }
+
+// heldLocked returns every byte the queue holds. q.mu must be held.
+func (q *outq) heldLocked() int { return q.keptBytes + q.fullBytes + len(q.buf) + q.inflight }
+
+// pendingLocked reports whether bytes wait to be written. q.mu must be held.
+func (q *outq) pendingLocked() bool { return len(q.full) > 0 || q.sent < len(q.buf) }
+
+// busyLocked reports whether bytes wait to be written or are being
+// written. q.mu must be held.
+func (q *outq) busyLocked() bool { return q.pendingLocked() || q.writing }
+
+// reserveLocked makes buf ready to take n more bytes: a chunk that would
+// grow beyond chunkSize is set aside for the writer and a new one begun. A
+// busy queue (one that set a chunk aside or wrote more than minChunk at
+// once) gets whole chunks, an idle connection small buffers. q.mu must be
+// held.
+func (q *outq) reserveLocked(n int) {
+	busy := q.batch >= minChunk
+	if len(q.buf) > 0 && len(q.buf)+n > chunkSize {
+		q.full = append(q.full, q.buf)
+		q.fullBytes += len(q.buf)
+		q.buf = q.takeSpareLocked()
+		busy = true
+	}
+	if len(q.buf) == 0 && cap(q.buf) < n {
+		size := 512
+		if busy {
+			size = chunkSize
+		}
+		q.buf = make([]byte, 0, max(n, size))
+	}
+}
+
 // roomLocked reports whether n more bytes (and one more message if msg) fit.
 // q.mu must be held.
 func (q *outq) roomLocked(n int, msg bool) bool {
-	if held := len(q.buf) - q.head + q.inflight; q.limit > 0 && held > 0 {
+	if held := q.heldLocked(); q.limit > 0 && held > 0 {
 		if q.unsentLimit {
-			if len(q.buf)-q.sent+q.inflight+n > q.limit || held+n > retainFactor*q.limit {
+			if q.unsentLocked()+n > q.limit || held+n > retainFactor*q.limit {
 				return false
 			}
 		} else if held+n > q.limit {
@@ -116,6 +193,33 @@ func (q *outq) waitRoomLocked(ctx context.Context, n int, msg bool) error {
 	return nil
 }
 
+// highWater is how far a producer that may wait runs ahead of the writes
+// to a connection (paceLocked): far enough to fill the socket's buffer and
+// batch the writes, not so far that the bytes leave the cache before they
+// are written.
+const highWater = 4 * chunkSize
+
+// paceLocked waits while more than highWater bytes wait to be written to
+// the connection, until ctx is done or the queue is detached or closed. It
+// is not a limit: the queue takes what fits once it returns. It returns
+// with q.mu held. q.mu must be held.
+func (q *outq) paceLocked(ctx context.Context) {
+	for q.conn != nil && q.unsentLocked() > highWater {
+		if q.space == nil {
+			q.space = make(chan struct{})
+		}
+		ch := q.space
+		q.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			q.mu.Lock()
+			return
+		}
+		q.mu.Lock()
+	}
+}
+
 // freedLocked wakes producers waiting for room. q.mu must be held.
 func (q *outq) freedLocked() {
 	if q.space != nil {
@@ -124,231 +228,337 @@ func (q *outq) freedLocked() {
 	}
 }
 
-// kickLocked tells the writer there are bytes. q.mu must be held.
+// kickLocked starts the writer goroutine when bytes wait and no write is
+// under way. q.mu must be held.
 func (q *outq) kickLocked() {
-	if !q.writing && q.conn != nil {
-		q.wake.Signal()
+	switch {
+	case q.waiting:
+		q.wakeLocked()
+	case q.conn != nil && !q.writer && !q.writing && q.pendingLocked():
+		q.writer = true
+		go q.writeLoop(q.conn)
 	}
 }
 
-// appendFrame appends f and wakes the writer.
+// wakeLocked wakes the writer goroutine waiting for bytes. q.mu must be
+// held.
+func (q *outq) wakeLocked() {
+	if q.waiting {
+		q.waiting = false
+		q.wake <- struct{}{} // never blocks: one wake per wait
+	}
+}
+
+// appendFrame appends f and starts the writer.
 func (q *outq) appendFrame(f *wire.Frame) {
 	q.mu.Lock()
+	q.appendLocked(f)
+	q.kickLocked()
+	q.mu.Unlock()
+}
+
+// appendFrameNow appends f and writes it at once if it can (writeNowLocked):
+// for frames someone is waiting for.
+func (q *outq) appendFrameNow(f *wire.Frame) {
+	q.mu.Lock()
+	q.appendLocked(f)
+	q.writeNowLocked()
+	q.mu.Unlock()
+}
+
+func (q *outq) appendLocked(f *wire.Frame) {
+	q.reserveLocked(wire.FrameSize(f))
 	q.buf = wire.AppendFrame(q.buf, f)
 	if f.Type == wire.TypeMsg && f.Seq != 0 && q.retain {
 		q.nmsg++
 	}
+}
+
+// writeNowLocked writes what waits from the calling goroutine, when no
+// write is under way, without waiting for the socket; the writer goroutine
+// is started for whatever the kernel did not take (or if the connection
+// cannot be written without waiting). The write is short and bounded, so
+// q.mu stays held. q.mu must be held.
+func (q *outq) writeNowLocked() {
+	if q.tw != nil && (!q.writer || q.waiting) && !q.writing && len(q.full) == 0 && q.sent < len(q.buf) {
+		n, err := q.tw.TryWrite(q.buf[q.sent:])
+		if n > 0 {
+			q.writes++
+			q.sent += n
+			if q.sent == len(q.buf) {
+				w := q.buf
+				q.buf, q.sent = q.takeSpareLocked(), 0
+				q.wroteLocked(w)
+			}
+		}
+		if err != nil {
+			// The writer goroutine's write meets the error too, and
+			// handles it.
+			q.tw = nil
+		}
+	}
 	q.kickLocked()
-	q.mu.Unlock()
+}
+
+// takeSpareLocked returns a chunk for reuse, or nil (reserveLocked
+// allocates one when needed). q.mu must be held.
+func (q *outq) takeSpareLocked() []byte {
+	if n := len(q.spare); n > 0 {
+		b := q.spare[n-1]
+		q.spare[n-1] = nil
+		q.spare = q.spare[:n-1]
+		return b
+	}
+	return nil
+}
+
+// recycleLocked keeps a written chunk for reuse: not the small buffers of
+// an idle connection, nor a large frame's. q.mu must be held.
+func (q *outq) recycleLocked(b []byte) {
+	limit := maxSpare
+	if q.retain {
+		limit = maxSpareRetain
+	}
+	if cap(b) >= minChunk && cap(b) <= 2*chunkSize && len(q.spare) < limit {
+		q.spare = append(q.spare, b[:0])
+	}
+}
+
+// wroteLocked disposes of a buffer written whole: kept when it holds
+// sequenced MSG frames not yet acknowledged, else reused. q.mu must be held.
+func (q *outq) wroteLocked(w []byte) {
+	if !q.retain {
+		q.recycleLocked(w)
+		return
+	}
+	q.kept = append(q.kept, keptBuf{b: w})
+	q.keptBytes += len(w)
+	q.trimLocked()
 }
 
 // ackLocked drops retained frames up to and including sequence number seq.
 // q.mu must be held.
 func (q *outq) ackLocked(seq uint64) {
-	freed := false
-	for q.head < q.sent {
-		size, typ, s := frameAt(q.buf[q.head:])
-		if typ == wire.TypeMsg && s > seq {
-			break
-		}
-		if typ == wire.TypeMsg && s != 0 {
-			q.nmsg--
-		}
-		q.head += size
-		freed = true
+	if seq > q.acked {
+		q.acked = seq
 	}
-	if freed {
-		if !q.writing {
-			q.compactLocked()
-		}
+	if q.trimLocked() {
 		q.freedLocked()
 	}
 }
 
-// compactLocked reclaims dead bytes. The writer must not hold a slice of buf:
-// q.mu must be held and q.writing false.
-func (q *outq) compactLocked() {
-	switch {
-	case q.head == len(q.buf):
-		q.buf, q.head, q.sent = q.buf[:0], 0, 0
-	case q.head > 0 && (q.head >= len(q.buf)/2 || q.head >= 1<<20):
-		n := copy(q.buf, q.buf[q.head:])
-		q.buf = q.buf[:n]
-		q.sent -= q.head
-		q.head = 0
+// trimLocked drops the kept frames that need no acknowledgement or were
+// acknowledged, and reports whether it dropped any. q.mu must be held.
+func (q *outq) trimLocked() bool {
+	freed := false
+	for len(q.kept) > 0 {
+		k := &q.kept[0]
+		for k.off < len(k.b) {
+			size, typ, s := frameAt(k.b[k.off:])
+			if typ == wire.TypeMsg && s != 0 {
+				if s > q.acked {
+					return freed
+				}
+				q.nmsg--
+			}
+			k.off += size
+			q.keptBytes -= size
+			freed = true
+		}
+		q.recycleLocked(k.b)
+		n := copy(q.kept, q.kept[1:])
+		q.kept[n] = keptBuf{}
+		q.kept = q.kept[:n]
 	}
+	return freed
 }
 
-// attach makes c the connection of q: the retained MSG frames with a
-// sequence number above acked (all of them with acked 0) are kept to be
-// written again after prefix; everything else not yet acknowledged is
-// dropped (it belonged to the previous connection). It starts the writer and
-// returns a channel closed when the writer has exited.
+// attach makes c the connection of q. With retain, the MSG frames with a
+// sequence number above acked (all of them with acked 0), written or not,
+// are kept to be written again after prefix; everything else not yet
+// acknowledged is dropped (it belonged to the previous connection). Without
+// retain, nothing queued is kept. The previous connection's writes must be
+// over (its done channel closed). attach returns a channel closed once c
+// is detached and no write to it is under way.
 func (q *outq) attach(c net.Conn, acked uint64, prefix []byte) <-chan struct{} {
 	q.mu.Lock()
-	nb := make([]byte, 0, len(prefix)+len(q.buf)-q.head+512)
+	defer q.mu.Unlock()
+	nb := make([]byte, 0, len(prefix)+q.heldLocked()+512)
 	nb = append(nb, prefix...)
 	nmsg := 0
-	for i := q.head; i < len(q.buf); {
-		size, typ, s := frameAt(q.buf[i:])
-		if typ == wire.TypeMsg && s != 0 && s > acked && q.retain {
-			nb = append(nb, q.buf[i:i+size]...)
-			nmsg++
+	if q.retain {
+		keep := func(b []byte) {
+			for i := 0; i < len(b); {
+				size, typ, s := frameAt(b[i:])
+				if typ == wire.TypeMsg && s != 0 && s > acked {
+					nb = append(nb, b[i:i+size]...)
+					nmsg++
+				}
+				i += size
+			}
 		}
-		i += size
+		for _, k := range q.kept {
+			keep(k.b[k.off:])
+		}
+		for _, b := range q.full {
+			keep(b)
+		}
+		keep(q.buf)
 	}
-	q.buf, q.head, q.sent, q.nmsg = nb, 0, 0, nmsg
+	clear(q.full)
+	q.buf, q.full, q.fullBytes, q.sent, q.nmsg = nb, q.full[:0], 0, 0, nmsg
+	q.kept, q.keptBytes, q.acked = nil, 0, acked
+	return q.attachLocked(c)
+}
+
+// attachKeep makes c the connection of q, keeping everything queued, and
+// returns what attach returns.
+func (q *outq) attachKeep(c net.Conn) <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.attachLocked(c)
+}
+
+func (q *outq) attachLocked(c net.Conn) <-chan struct{} {
 	q.conn = c
-	q.writing = false
+	q.tw = newTryWriter(c)
+	q.writing, q.writer, q.inflight = false, false, 0
+	q.done = make(chan struct{})
+	done := q.done
 	q.freedLocked()
-	q.wake.Broadcast()
-	q.mu.Unlock()
-	done := make(chan struct{})
-	go q.writeLoop(c, done)
+	q.kickLocked()
 	return done
 }
 
-// detach stops the writer of c (if c is still the connection).
+// detach ends the writes to c (if c is still the connection).
 func (q *outq) detach(c net.Conn) {
 	q.mu.Lock()
 	if q.conn == c {
-		q.conn = nil
-		q.wake.Broadcast()
+		q.conn, q.tw = nil, nil
+		q.wakeLocked()
+		q.doneLocked()
 	}
 	q.mu.Unlock()
 }
 
-// close stops the writer and fails waiting producers.
+// doneLocked closes the done channel of the connection once it is detached
+// and its writes are over. q.mu must be held.
+func (q *outq) doneLocked() {
+	if q.done != nil && q.conn == nil && !q.writer && !q.writing {
+		close(q.done)
+		q.done = nil
+	}
+}
+
+// close stops the writes and fails waiting producers.
 func (q *outq) close() {
 	q.mu.Lock()
 	q.closed = true
-	q.conn = nil
-	q.wake.Broadcast()
+	q.conn, q.tw = nil, nil
+	q.wakeLocked()
+	q.doneLocked()
 	q.freedLocked()
 	q.mu.Unlock()
 }
 
-func (q *outq) writeLoop(c net.Conn, done chan<- struct{}) {
-	defer close(done)
+// writeLoop is the writer goroutine of c: it writes while bytes wait and
+// exits when none came for writerLinger, or c is no longer the connection.
+func (q *outq) writeLoop(c net.Conn) {
+	var linger *time.Timer
 	q.mu.Lock()
-	for {
-		for q.conn == c && (q.sent == len(q.buf) || q.writing) {
-			q.wake.Wait()
-		}
-		if q.conn != c {
-			q.mu.Unlock()
-			return
-		}
-		if !q.writeLocked(c) {
-			return
-		}
-	}
-}
-
-// writeLocked writes everything pending to c, outside the lock. q.mu must be
-// held, q.writing false and c the connection. It returns true with q.mu
-// held, or false with q.mu released when c is no longer the connection or
-// the write failed (then c is closed and onWrite called).
-func (q *outq) writeLocked(c net.Conn) bool {
-	if !q.retain {
-		return q.swapWriteLocked(c)
-	}
-	chunk := q.buf[q.sent:]
-	q.writing = true
-	q.mu.Unlock()
-	n, err := c.Write(chunk)
-	q.mu.Lock()
-	q.writing = false
-	if q.conn != c {
-		q.wake.Broadcast()
-		q.mu.Unlock()
-		return false
-	}
-	q.sent += n
-	if !q.retain {
-		q.head = q.sent
-	} else {
-		// Frames other than sequenced MSGs are done once written.
-		for q.head < q.sent {
-			size, typ, s := frameAt(q.buf[q.head:])
-			if typ == wire.TypeMsg && s != 0 {
-				break
+	for q.conn == c {
+		if q.pendingLocked() && !q.writing {
+			if !q.writeLocked(c) {
+				return
 			}
-			q.head += size
+			continue
 		}
-	}
-	q.writes++
-	q.compactLocked()
-	q.freedLocked()
-	if err != nil {
-		q.conn = nil
-		f := q.onWrite
-		q.wake.Broadcast()
+		if linger == nil {
+			linger = time.NewTimer(writerLinger)
+		} else {
+			linger.Reset(writerLinger)
+		}
+		q.waiting = true
 		q.mu.Unlock()
-		c.Close()
-		if f != nil {
-			f(err)
+		select {
+		case <-q.wake:
+			q.mu.Lock()
+			continue
+		case <-linger.C:
 		}
-		return false
+		q.mu.Lock()
+		if !q.waiting {
+			<-q.wake // woken as the timer fired: take the wake
+			continue
+		}
+		q.waiting = false
+		break
 	}
-	return true
+	if linger != nil {
+		linger.Stop()
+	}
+	q.writer = false
+	q.doneLocked()
+	q.mu.Unlock()
 }
 
-// swapWriteLocked is writeLocked without retain: the pending bytes are
-// written from their own buffer while producers append to the spare one.
-func (q *outq) swapWriteLocked(c net.Conn) bool {
-	w := q.buf
-	chunk := w[q.sent:]
-	q.buf, q.spare = q.spare[:0], nil
-	q.head, q.sent = 0, 0
-	q.inflight = len(chunk)
+// writeLocked writes everything waiting to c, outside the lock, from its
+// own buffer while producers append to a spare one. q.mu must be held and c
+// the connection. It returns true with q.mu held, or false with q.mu
+// released when the write failed (then c is closed and onWrite called).
+func (q *outq) writeLocked(c net.Conn) bool {
+	var w []byte
+	if len(q.full) > 0 {
+		w = q.full[0]
+		n := copy(q.full, q.full[1:])
+		q.full[n] = nil
+		q.full = q.full[:n]
+		q.fullBytes -= len(w)
+	} else {
+		w = q.buf
+		q.buf = q.takeSpareLocked()
+	}
+	from := q.sent
+	q.sent = 0
+	q.inflight = len(w) - from
+	q.batch = len(w)
 	q.writing = true
 	q.mu.Unlock()
-	_, err := c.Write(chunk)
+	_, err := c.Write(w[from:])
 	q.mu.Lock()
-	q.writing = false
-	q.inflight = 0
-	if q.spare == nil {
-		q.spare = w[:0]
-	}
-	if q.conn != c {
-		q.wake.Broadcast()
-		q.freedLocked()
-		q.mu.Unlock()
-		return false
-	}
+	q.writing, q.inflight = false, 0
 	q.writes++
+	q.wroteLocked(w)
 	q.freedLocked()
-	if err != nil {
-		q.conn = nil
-		f := q.onWrite
-		q.wake.Broadcast()
-		q.mu.Unlock()
-		c.Close()
-		if f != nil {
-			f(err)
-		}
-		return false
+	if err == nil || q.conn != c {
+		return true
 	}
-	return true
+	q.conn, q.tw = nil, nil
+	f := q.onWrite
+	q.mu.Unlock()
+	c.Close()
+	if f != nil {
+		f(err)
+	}
+	q.mu.Lock()
+	q.writer = false
+	q.doneLocked()
+	q.mu.Unlock()
+	return false
 }
 
-// maxIdleBuf is the largest buffer an idle queue keeps.
-const maxIdleBuf = 256 << 10
-
-// trimIdle gives back the buffer of a queue that is empty and has not
-// written since the previous call, when a burst left it larger than
-// maxIdleBuf. The server's janitor calls it periodically, so a busy stream
-// never reallocates while idle connections do not hold their peak memory.
+// trimIdle gives back the empty and spare chunks of a queue that has not
+// written since the previous call. The server's janitor calls it
+// periodically, so a busy stream never reallocates while idle connections
+// do not hold their peak memory.
 func (q *outq) trimIdle() {
 	q.mu.Lock()
-	if q.writes == q.seenWrites && !q.writing && q.head == len(q.buf) {
-		if cap(q.buf) > maxIdleBuf {
-			q.buf, q.head, q.sent = nil, 0, 0
+	if q.writes == q.seenWrites && !q.writing {
+		if len(q.buf) == 0 {
+			q.buf, q.sent = nil, 0
 		}
-		if cap(q.spare) > maxIdleBuf {
-			q.spare = nil
-		}
+		clear(q.spare)
+		q.spare = nil
 	}
 	q.seenWrites = q.writes
 	q.mu.Unlock()

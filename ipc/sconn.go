@@ -186,28 +186,19 @@ func (c *sconn) dropSocket(ss *session) {
 // attachPending makes c the connection of a socket-ipc queue, keeping what
 // was queued before, and starts its writer. It returns a channel closed when
 // the writer has exited.
-func (q *outq) attachPending(c net.Conn) <-chan struct{} {
-	q.mu.Lock()
-	q.conn = c
-	q.writing = false
-	q.wake.Broadcast()
-	q.mu.Unlock()
-	done := make(chan struct{})
-	go q.writeLoop(c, done)
-	return done
-}
+func (q *outq) attachPending(c net.Conn) <-chan struct{} { return q.attachKeep(c) }
 
 // closeIfUnused closes q, and reports true, if nothing was ever queued on
 // it; from then on nothing can be.
 func (q *outq) closeIfUnused() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.closed || q.writing || q.writes != 0 || len(q.buf) != 0 {
+	if q.closed || q.busyLocked() || q.writes != 0 || len(q.buf) != 0 {
 		return false
 	}
 	q.closed = true
-	q.conn = nil
-	q.wake.Broadcast()
+	q.conn, q.tw = nil, nil
+	q.doneLocked()
 	q.freedLocked()
 	return true
 }
@@ -286,7 +277,7 @@ func (c *sconn) goAway(ctx context.Context, ss *session, code uint64, text strin
 			q.appendFrame(&wire.Frame{Type: wire.TypeGoAway, ID: code, Payload: []byte(text)})
 		}
 		q.mu.Lock()
-		for q.conn != nil && (q.sent < len(q.buf) || q.writing) {
+		for q.conn != nil && q.busyLocked() {
 			if q.space == nil {
 				q.space = make(chan struct{})
 			}

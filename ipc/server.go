@@ -298,9 +298,13 @@ func (s *Server) deliverDirect(ctx context.Context, ss *session, f *wire.Frame) 
 		return false
 	}
 	n := wire.FrameSize(f)
+	if s.cfg.SlowConsumer == Block {
+		q.paceLocked(ctx)
+	}
 	if !q.roomLocked(n, false) && !s.fullLocked(ctx, ss, n, string(f.Topic)) {
 		return false // q.mu released
 	}
+	q.reserveLocked(n)
 	if ss.wire == SocketIPC {
 		q.buf = wire.AppendJSONFrame(q.buf, string(f.Topic), f.Payload)
 	} else {
@@ -704,9 +708,13 @@ func (s *Server) deliver(ctx context.Context, ss *session, e *envelope) bool {
 		q.mu.Unlock()
 		return false
 	}
+	if s.cfg.SlowConsumer == Block {
+		q.paceLocked(ctx)
+	}
 	if !q.roomLocked(len(b), false) && !s.fullLocked(ctx, ss, len(b), e.topic) {
 		return false // q.mu released
 	}
+	q.reserveLocked(len(b))
 	start := len(q.buf)
 	q.buf = append(q.buf, b...)
 	if ss.wire == Native {

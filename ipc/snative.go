@@ -186,7 +186,7 @@ func (c *sconn) frame(ctx context.Context, f *wire.Frame) error {
 		s.pendMu.Unlock()
 		if p != nil {
 			p.requester.reqs.Add(-1)
-			p.requester.q.appendFrame(&wire.Frame{Type: wire.TypeReply, Flags: f.Flags & wire.FlagError, Seq: f.Seq, ID: p.reqID, Payload: f.Payload})
+			p.requester.q.appendFrameNow(&wire.Frame{Type: wire.TypeReply, Flags: f.Flags & wire.FlagError, Seq: f.Seq, ID: p.reqID, Payload: f.Payload})
 		}
 	case wire.TypeSub:
 		p := string(f.Topic)
@@ -331,7 +331,7 @@ func (c *sconn) request(ctx context.Context, f *wire.Frame) {
 			s.pendMu.Lock()
 			s.pending[id] = &pendingReq{requester: ss, reqID: f.ID, at: time.Now()}
 			s.pendMu.Unlock()
-			t.q.appendFrame(&wire.Frame{Type: wire.TypeReq, Flags: wire.FlagOrigin, ID: id, Topic: f.Topic, Origin: ss.uuid, Payload: f.Payload})
+			t.q.appendFrameNow(&wire.Frame{Type: wire.TypeReq, Flags: wire.FlagOrigin, ID: id, Topic: f.Topic, Origin: ss.uuid, Payload: f.Payload})
 			return
 		}
 	}
@@ -352,6 +352,6 @@ func (ss *session) reply(id uint64, payload []byte, errText string) error {
 	if closed {
 		return nil
 	}
-	ss.q.appendFrame(&f)
+	ss.q.appendFrameNow(&f)
 	return nil
 }

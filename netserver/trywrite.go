@@ -1,0 +1,30 @@
+package netserver
+
+import (
+	"errors"
+	"syscall"
+
+	"github.com/switchboard-ipc/switchboard/internal/sockio"
+)
+
+// TryWrite writes as much of p as the connection's socket takes at once,
+// without waiting for room, counting the bytes like Write, and returns the
+// number written: 0 when the socket's buffer is full. It returns
+// errors.ErrUnsupported for a connection without a file descriptor, and on
+// platforms other than Unix.
+//
+// It lets a goroutine that must not block (one that serves other
+// connections too) write what it can and leave the rest to one that may
+// wait. Like Write, it must not run concurrently with another write.
+func (c *Conn) TryWrite(p []byte) (int, error) {
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return 0, errors.ErrUnsupported
+	}
+	n, err := sockio.TryWrite(sc, p)
+	if n > 0 {
+		c.written.Add(uint64(n))
+		c.srv.bytesWritten.Add(uint64(n))
+	}
+	return n, err
+}
