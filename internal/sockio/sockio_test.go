@@ -1,0 +1,78 @@
+//go:build unix
+
+package sockio_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+
+	"github.com/switchboard-ipc/switchboard/internal/sockio"
+)
+
+func pair(t *testing.T) (*net.UnixConn, *net.UnixConn) {
+	t.Helper()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := func(fd int) *net.UnixConn {
+		f := os.NewFile(uintptr(fd), "pair")
+		defer f.Close()
+		c, err := net.FileConn(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c.(*net.UnixConn)
+	}
+	return conn(fds[0]), conn(fds[1])
+}
+
+// TryWrite takes what the socket holds and returns: on a full socket it
+// writes nothing and does not wait; what it wrote arrives whole and in order.
+func TestTryWriteNeverWaits(t *testing.T) {
+	a, b := pair(t)
+	a.SetWriteBuffer(4096)
+	data := bytes.Repeat([]byte("0123456789"), 100_000) // far more than the socket holds
+	n, err := sockio.TryWrite(a, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n <= 0 || n >= len(data) {
+		t.Fatalf("wrote %d of %d bytes: want part of them", n, len(data))
+	}
+	if m, err := sockio.TryWrite(a, data[n:]); err != nil || m != 0 {
+		t.Fatalf("on a full socket: wrote %d, %v; want 0, nil", m, err)
+	}
+	got := make([]byte, n)
+	if _, err := io.ReadFull(b, got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data[:n]) {
+		t.Fatal("the bytes read differ from those written")
+	}
+}
+
+// A closed connection and a peer that left are errors.
+func TestTryWriteErrors(t *testing.T) {
+	a, b := pair(t)
+	b.Close()
+	var err error
+	for range 100 { // the first write after the peer left may still succeed
+		if _, err = sockio.TryWrite(a, []byte("x")); err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, syscall.EPIPE) && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("writing to a peer that left: %v, want EPIPE", err)
+	}
+	a.Close()
+	if _, err := sockio.TryWrite(a, []byte("x")); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("writing to a closed connection: %v, want net.ErrClosed", err)
+	}
+}

@@ -1,0 +1,35 @@
+//go:build unix
+
+package netserver
+
+import (
+	"context"
+	"io"
+	"testing"
+)
+
+// TryWrite writes without waiting and counts what it wrote, like Write.
+func TestTryWriteCounts(t *testing.T) {
+	wrote := make(chan uint64, 1)
+	s := &Server{Handler: HandlerFunc(func(_ context.Context, c *Conn) {
+		defer c.Close()
+		n, err := c.TryWrite([]byte("hello"))
+		if err != nil || n != 5 {
+			t.Errorf("TryWrite = %d, %v; want 5, nil", n, err)
+		}
+		wrote <- c.BytesWritten()
+	})}
+	l := listenUnix(t)
+	serve(t, s, l)
+	c := dial(t, l.Addr())
+	got, err := io.ReadAll(c)
+	if err != nil || string(got) != "hello" {
+		t.Fatalf("read %q, %v", got, err)
+	}
+	if n := recv(t, wrote); n != 5 {
+		t.Errorf("BytesWritten = %d, want 5", n)
+	}
+	if st := s.Stats(); st.BytesWritten != 5 {
+		t.Errorf("Stats().BytesWritten = %d, want 5", st.BytesWritten)
+	}
+}
