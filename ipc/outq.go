@@ -426,7 +426,9 @@ func (q *outq) attachLocked(c net.Conn) <-chan struct{} {
 	q.done = make(chan struct{})
 	done := q.done
 	q.freedLocked()
-	q.kickLocked()
+	// The first bytes (a WELCOME, a HELLO's renewals) go out at once: a
+	// connection that stays idle after them never starts a writer.
+	q.writeNowLocked()
 	return done
 }
 
