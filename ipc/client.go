@@ -782,7 +782,7 @@ func (c *Client) readNative(conn net.Conn) error {
 		}
 		if c.needAck && rd.Buffered() == 0 {
 			c.needAck = false
-			c.q.appendFrame(&wire.Frame{Type: wire.TypeAck, Seq: c.lastDeliv})
+			c.q.appendFrameNow(&wire.Frame{Type: wire.TypeAck, Seq: c.lastDeliv})
 		}
 	}
 }
