@@ -199,12 +199,17 @@ func (q *outq) waitRoomLocked(ctx context.Context, n int, msg bool) error {
 // are written.
 const highWater = 4 * chunkSize
 
+// fanoutHighWater is highWater for a producer that writes to many queues
+// (broadcast, a hub relaying a publication): pacing it by each queue would
+// hold every receiver to the slowest one's pace, so it runs further ahead.
+const fanoutHighWater = maxSpareRetain * chunkSize
+
 // paceLocked waits while more than highWater bytes wait to be written to
 // the connection, until ctx is done or the queue is detached or closed. It
 // is not a limit: the queue takes what fits once it returns. It returns
 // with q.mu held. q.mu must be held.
-func (q *outq) paceLocked(ctx context.Context) {
-	for q.conn != nil && q.unsentLocked() > highWater {
+func (q *outq) paceLocked(ctx context.Context, high int) {
+	for q.conn != nil && q.unsentLocked() > high {
 		if q.space == nil {
 			q.space = make(chan struct{})
 		}

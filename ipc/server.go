@@ -299,7 +299,7 @@ func (s *Server) deliverDirect(ctx context.Context, ss *session, f *wire.Frame) 
 	}
 	n := wire.FrameSize(f)
 	if s.cfg.SlowConsumer == Block {
-		q.paceLocked(ctx)
+		q.paceLocked(ctx, highWater)
 	}
 	if !q.roomLocked(n, false) && !s.fullLocked(ctx, ss, n, string(f.Topic)) {
 		return false // q.mu released
@@ -709,7 +709,7 @@ func (s *Server) deliver(ctx context.Context, ss *session, e *envelope) bool {
 		return false
 	}
 	if s.cfg.SlowConsumer == Block {
-		q.paceLocked(ctx)
+		q.paceLocked(ctx, fanoutHighWater)
 	}
 	if !q.roomLocked(len(b), false) && !s.fullLocked(ctx, ss, len(b), e.topic) {
 		return false // q.mu released
