@@ -24,9 +24,13 @@
 //     buffer has grown to what the stream needs.
 //   - A reader's buffer follows its connection: 4 KiB from the first read,
 //     doubled while reads fill it up to DefaultBufferSize (64 KiB), grown
-//     for a larger frame and kept while such frames keep coming.
+//     for a larger frame and kept while such frames keep coming. A reader
+//     whose source is a LazyReader (a server's connection) gives a buffer
+//     of up to DefaultBufferSize back to a shared pool while it waits with
+//     nothing unread, and takes one of the same size when bytes arrive: an
+//     idle connection holds no buffer.
 //   - Decoded slices point into the reader's buffer and are valid until the
-//     next read call.
+//     next read call; after it, the memory may be another reader's.
 //
 // Usage, native:
 //

@@ -92,21 +92,18 @@ func appendJSONString(dst []byte, s string) []byte {
 // error other than io.EOF the JSONReader is unusable: every later call
 // returns the same error.
 type JSONReader struct {
-	rd    io.Reader
-	buf   []byte
-	r, w  int // unread bytes are buf[r:w]
+	inbuf
 	scan  int // buf[r:r+scan] holds no delimiter start
 	max   int
-	err   error // read error to report once buf[r:w] is consumed
 	fatal error // sticky decode error
 	topic string
-	sizer
 }
 
 // NewJSONReader returns a JSONReader from r whose messages may be at most
 // maxFrame bytes long without the delimiter (<= 0 means DefaultMaxFrame).
 func NewJSONReader(r io.Reader, maxFrame int) *JSONReader {
-	return &JSONReader{rd: r, max: normMax(maxFrame)}
+	m := normMax(maxFrame)
+	return &JSONReader{inbuf: newInbuf(r, min(initialBufferSize, m+len(Delimiter))), max: m}
 }
 
 // MaxFrame returns the reader's limit on a message's length.
@@ -137,9 +134,7 @@ func (r *JSONReader) ReadMessage() (topic string, message []byte, err error) {
 	if r.fatal != nil {
 		return "", nil, r.fatal
 	}
-	if r.buf == nil {
-		r.buf = make([]byte, min(initialBufferSize, r.max+len(Delimiter)))
-	} else if r.seen >= shrinkWindow {
+	if r.seen >= shrinkWindow {
 		if size := r.shrinkSize(len(r.buf)); size < len(r.buf) && r.w-r.r <= size {
 			r.buf, r.w = moveTo(r.buf, r.r, r.w, size)
 			r.r = 0
@@ -183,26 +178,18 @@ func (r *JSONReader) ReadMessage() (topic string, message []byte, err error) {
 		}
 		// Grow when the buffer holds only part of a message or reads fill
 		// it, never beyond what the limit allows (avail is below it here).
-		if size := r.growSize(len(r.buf), avail+1, r.max+len(Delimiter)); size != len(r.buf) {
+		r.needBuf(avail + 1)
+		if r.buf == nil {
+			// Nothing is buffered: the LazyReader lends a buffer once
+			// bytes arrive.
+		} else if size := r.growSize(len(r.buf), avail+1, r.max+len(Delimiter)); size != len(r.buf) {
 			r.buf, r.w = moveTo(r.buf, r.r, r.w, size)
 			r.r = 0
 		} else if r.w == len(r.buf) {
 			r.w = copy(r.buf, r.buf[r.r:r.w])
 			r.r = 0
 		}
-		free := len(r.buf) - r.w
-		m, err := r.rd.Read(r.buf[r.w:])
-		if m < 0 || m > len(r.buf)-r.w {
-			m, err = 0, errBadRead
-		}
-		r.w += m
-		r.err = err
-		r.full = m == free && 2*free >= len(r.buf)
-		if m == 0 && err == nil {
-			if empty++; empty >= 100 {
-				r.err = io.ErrNoProgress
-			}
-		}
+		r.read(&empty)
 	}
 }
 

@@ -4,13 +4,15 @@ import (
 	"encoding/binary"
 	"io"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
 // DefaultBufferSize is the size up to which the read buffer of a Reader or
 // JSONReader grows while reads keep filling it (a busy connection), so that
 // a stream of small frames costs one read call per DefaultBufferSize bytes.
-// A new reader starts at 4 KiB, so an idle connection holds little. A frame
+// A new reader starts at 4 KiB, and one that reads a LazyReader holds none
+// while it waits between frames, so an idle connection holds little. A frame
 // larger than the buffer grows it geometrically, to at least the frame's
 // size and never beyond the limit; the grown buffer is kept while such
 // frames keep coming and given back once a run of frames has needed much
@@ -80,6 +82,148 @@ func moveTo(buf []byte, r, w, size int) ([]byte, int) {
 	return nb, copy(nb, buf[r:w])
 }
 
+// A LazyReader is a reader that can wait for bytes without holding the
+// buffer it will read them into. A Reader or JSONReader whose source is a
+// LazyReader gives its buffer back to a pool, shared by all readers, while
+// it waits with nothing unread, so an idle connection holds no buffer; on
+// any other io.Reader it keeps its buffer while blocked in Read.
+type LazyReader interface {
+	io.Reader
+
+	// ReadLazy reads like Read into the buffer get returns, and returns
+	// the bytes read: a prefix of the buffer the last call of get
+	// returned. Before it waits for bytes it calls release; after that
+	// it calls get again before it reads, and get may return another
+	// buffer. A ReadLazy that returns a non-nil error may return without
+	// calling get again.
+	ReadLazy(get func() []byte, release func()) ([]byte, error)
+}
+
+// bufPools hold the buffers that readers gave back while waiting, one pool
+// per size from initialBufferSize to DefaultBufferSize (4 KiB << i). Their
+// elements are *[]byte, so that putting one back does not allocate.
+var bufPools [5]sync.Pool
+
+// poolOf returns the pool for buffers of size bytes, or nil: buffers of
+// other sizes are not pooled.
+func poolOf(size int) *sync.Pool {
+	for i := range bufPools {
+		if size == initialBufferSize<<i {
+			return &bufPools[i]
+		}
+	}
+	return nil
+}
+
+// inbuf is a reader's buffer and the source that fills it.
+type inbuf struct {
+	rd   io.Reader
+	lazy LazyReader // rd, when it can wait without a buffer; else nil
+	buf  []byte     // nil before the first read and while given back
+	r, w int        // unread bytes are buf[r:w]
+	err  error      // read error to report once buf[r:w] is consumed
+	size int        // the size of the buffer to take when buf is nil
+
+	// hold is the spare *[]byte for putting buf in a pool.
+	hold *[]byte
+	// get and release are b.lend and b.giveBack, bound once for lazy.
+	get     func() []byte
+	release func()
+
+	sizer
+}
+
+func newInbuf(rd io.Reader, size int) inbuf {
+	lazy, _ := rd.(LazyReader)
+	return inbuf{rd: rd, lazy: lazy, size: size}
+}
+
+// take gives b a buffer of b.size bytes, from the pool when there is one.
+func (b *inbuf) take() {
+	if p := poolOf(b.size); p != nil {
+		if h, _ := p.Get().(*[]byte); h != nil {
+			b.buf, *h = *h, nil
+			b.hold = h
+			return
+		}
+	}
+	b.buf = make([]byte, b.size)
+}
+
+// needBuf makes sure b has a buffer before it makes room for n bytes. A
+// lazy reader without one waits to take one until bytes arrive (b.lend),
+// unless the buffer it would take is too small for n.
+func (b *inbuf) needBuf(n int) {
+	if b.buf == nil && (b.lazy == nil || n > b.size) {
+		b.take()
+	}
+}
+
+// lend returns the free end of the buffer for a LazyReader to read into,
+// taking a buffer if b gave its own back.
+func (b *inbuf) lend() []byte {
+	if b.buf == nil {
+		b.take()
+	}
+	return b.buf[b.w:]
+}
+
+// giveBack puts the buffer in its pool while the LazyReader waits, if none
+// of its bytes is unread. A buffer of a size that is not pooled (grown for
+// a large frame, or small for a small limit) is kept.
+func (b *inbuf) giveBack() {
+	if b.buf == nil || b.r != b.w {
+		return
+	}
+	p := poolOf(len(b.buf))
+	if p == nil {
+		return
+	}
+	h := b.hold
+	if h == nil {
+		h = new([]byte)
+	}
+	*h = b.buf
+	b.hold = nil
+	p.Put(h)
+	b.size = len(b.buf)
+	b.buf, b.r, b.w = nil, 0, 0
+}
+
+// read reads once into the free end of the buffer, which has room (or is
+// nil, for a LazyReader), adds what it got to buf[r:w], records the error
+// in b.err, and counts reads that got nothing in *empty.
+func (b *inbuf) read(empty *int) {
+	var m, free int
+	var err error
+	if b.lazy != nil {
+		if b.get == nil {
+			b.get, b.release = b.lend, b.giveBack
+		}
+		var p []byte
+		p, err = b.lazy.ReadLazy(b.get, b.release)
+		free = len(b.buf) - b.w
+		m = len(p)
+		if m > free || (m > 0 && &p[0] != &b.buf[b.w]) {
+			m, err = 0, errBadRead
+		}
+	} else {
+		free = len(b.buf) - b.w
+		m, err = b.rd.Read(b.buf[b.w:])
+		if m < 0 || m > free {
+			m, err = 0, errBadRead
+		}
+	}
+	b.w += m
+	b.err = err
+	b.full = m == free && 2*free >= len(b.buf)
+	if m == 0 && err == nil {
+		if *empty++; *empty >= 100 {
+			b.err = io.ErrNoProgress
+		}
+	}
+}
+
 // Reader reads native frames from an io.Reader. It reads as much as the
 // underlying reader offers into its own buffer, so many small frames cost one
 // read call, and decodes frames in place without allocating.
@@ -88,13 +232,9 @@ func moveTo(buf []byte, r, w, size int) ([]byte, int) {
 // other than io.EOF the Reader is unusable: every later call returns the
 // same error.
 type Reader struct {
-	rd    io.Reader
-	buf   []byte
-	r, w  int // unread bytes are buf[r:w]
+	inbuf
 	max   int
-	err   error // read error to report once buf[r:w] is consumed
 	fatal error // sticky decode error
-	sizer
 }
 
 // NewReader returns a Reader of native frames from r whose length field may
@@ -102,7 +242,8 @@ type Reader struct {
 // MinFrameLen is raised to it). The preface is not read: see ReadPreface.
 // After Detect, pass the same bufio.Reader, which holds the peeked bytes.
 func NewReader(r io.Reader, maxFrame int) *Reader {
-	return &Reader{rd: r, max: max(normMax(maxFrame), MinFrameLen)}
+	m := max(normMax(maxFrame), MinFrameLen)
+	return &Reader{inbuf: newInbuf(r, min(initialBufferSize, 4+m)), max: m}
 }
 
 // MaxFrame returns the reader's limit on a frame's length field.
@@ -128,9 +269,7 @@ func (r *Reader) ReadFrame(f *Frame) error {
 	if r.fatal != nil {
 		return r.fatal
 	}
-	if r.buf == nil {
-		r.buf = make([]byte, min(initialBufferSize, 4+r.max))
-	} else if r.seen >= shrinkWindow {
+	if r.seen >= shrinkWindow {
 		// The slices of the previous frame are no longer valid: the buffer
 		// may move.
 		if size := r.shrinkSize(len(r.buf)); size < len(r.buf) && r.w-r.r <= size {
@@ -209,7 +348,11 @@ func (r *Reader) fill(n int) error {
 	if r.w-r.r >= n {
 		return nil
 	}
-	if size := r.growSize(len(r.buf), n, 4+r.max); size != len(r.buf) {
+	r.needBuf(n)
+	if r.buf == nil {
+		// Nothing is buffered: the LazyReader lends a buffer of r.size
+		// bytes, room enough for n, once bytes arrive.
+	} else if size := r.growSize(len(r.buf), n, 4+r.max); size != len(r.buf) {
 		r.buf, r.w = moveTo(r.buf, r.r, r.w, size)
 		r.r = 0
 	} else if len(r.buf)-r.r < n {
@@ -229,20 +372,7 @@ func (r *Reader) fill(n int) error {
 			r.err = nil
 			return err
 		}
-		free := len(r.buf) - r.w
-		m, err := r.rd.Read(r.buf[r.w:])
-		if m < 0 || m > len(r.buf)-r.w {
-			r.err = errBadRead
-			continue
-		}
-		r.w += m
-		r.err = err
-		r.full = m == free && 2*free >= len(r.buf)
-		if m == 0 && err == nil {
-			if empty++; empty >= 100 {
-				r.err = io.ErrNoProgress
-			}
-		}
+		r.read(&empty)
 	}
 	return nil
 }
