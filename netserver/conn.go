@@ -47,6 +47,12 @@ type Conn struct {
 	closeErr  error
 
 	peer peerCache
+
+	// raw reads the socket for ReadLazy, made by its first call; only
+	// the reading goroutine uses it. rawTried: it was made (raw is nil
+	// for a connection without a file descriptor).
+	raw      *rawReader
+	rawTried bool
 }
 
 var _ net.Conn = (*Conn)(nil)
@@ -84,10 +90,43 @@ func (c *Conn) BytesWritten() uint64 { return c.written.Load() }
 // since the last renewal. A read that fails because the server's deadline
 // passed returns a *TimeoutError.
 func (c *Conn) Read(p []byte) (int, error) {
+	c.beforeRead()
+	n, err := c.Conn.Read(p)
+	return n, c.afterRead(n, err)
+}
+
+// ReadLazy reads like Read into the buffer get returns, and returns the
+// bytes read: a prefix of the buffer the last call of get returned. On a
+// Unix or TCP connection it waits for bytes without holding a buffer: it
+// reads the socket directly and, when there is nothing to read, calls
+// release before it waits and get again once bytes are there, so that the
+// reader of an idle connection can give its buffer back meanwhile. On
+// other connections it reads get() with Read. Like Read, it must not run
+// concurrently with another read.
+func (c *Conn) ReadLazy(get func() []byte, release func()) ([]byte, error) {
+	if !c.rawTried {
+		c.raw, c.rawTried = newRawReader(c.Conn), true
+	}
+	c.beforeRead()
+	if c.raw == nil {
+		p := get()
+		n, err := c.Conn.Read(p)
+		return p[:max(n, 0)], c.afterRead(n, err)
+	}
+	p, err := c.raw.readLazy(get, release)
+	return p, c.afterRead(len(p), err)
+}
+
+// beforeRead renews the idle deadline if it is due.
+func (c *Conn) beforeRead() {
 	if c.mode.Load() == modeIdle && c.renewDue.Load() {
 		c.renewIdle()
 	}
-	n, err := c.Conn.Read(p)
+}
+
+// afterRead counts n bytes read and returns the read's error, a
+// *TimeoutError when the server's deadline passed.
+func (c *Conn) afterRead(n int, err error) error {
 	if n > 0 {
 		c.read.Add(uint64(n))
 		c.srv.bytesRead.Add(uint64(n))
@@ -100,7 +139,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 			err = &TimeoutError{Limit: c.idle, Err: err}
 		}
 	}
-	return n, err
+	return err
 }
 
 // Write writes to the connection, counting the bytes.
