@@ -48,23 +48,51 @@ func (r *idleReader) Read(p []byte) (int, error) {
 			r.arm(time.Now())
 		}
 		n, err := r.c.Read(p)
-		if n > 0 {
-			r.scan(p[:n], time.Now())
+		if retry, err := r.after(p[:max(n, 0)], err); !retry {
+			return n, err
 		}
-		if err != nil && n == 0 && r.on && isTimeout(err) {
-			switch {
-			case r.mid && r.frame > 0 && !time.Now().Before(r.frameStart.Add(r.frame)):
-				return 0, &FrameTimeoutError{Limit: r.frame}
-			case !r.mid && r.idle <= 0:
-				// A frame's deadline outlived the frame while the
-				// peer is quiet between frames: not a timeout.
-				r.dl = time.Time{}
-				r.c.SetReadDeadline(r.dl)
-				continue
-			}
-		}
-		return n, err
 	}
+}
+
+// ReadLazy reads like Read into the buffer get returns, waiting for bytes
+// without a buffer when the connection can (wire.LazyReader).
+func (r *idleReader) ReadLazy(get func() []byte, release func()) ([]byte, error) {
+	lr, ok := r.c.(wire.LazyReader)
+	if !ok {
+		p := get()
+		n, err := r.Read(p)
+		return p[:n], err
+	}
+	for {
+		if r.on {
+			r.arm(time.Now())
+		}
+		p, err := lr.ReadLazy(get, release)
+		if retry, err := r.after(p, err); !retry {
+			return p, err
+		}
+	}
+}
+
+// after follows the frame boundaries through p, just read with err, and
+// returns the error to report, or retry: read again.
+func (r *idleReader) after(p []byte, err error) (retry bool, _ error) {
+	if len(p) > 0 {
+		r.scan(p, time.Now())
+	}
+	if err != nil && len(p) == 0 && r.on && isTimeout(err) {
+		switch {
+		case r.mid && r.frame > 0 && !time.Now().Before(r.frameStart.Add(r.frame)):
+			return false, &FrameTimeoutError{Limit: r.frame}
+		case !r.mid && r.idle <= 0:
+			// A frame's deadline outlived the frame while the peer is
+			// quiet between frames: not a timeout.
+			r.dl = time.Time{}
+			r.c.SetReadDeadline(r.dl)
+			return true, nil
+		}
+	}
+	return false, err
 }
 
 // arm sets the read deadline the state calls for, if the current one is

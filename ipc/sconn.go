@@ -23,6 +23,7 @@ type sconn struct {
 	nc    *netserver.Conn
 	ir    idleReader
 	br    *bufio.Reader
+	src   connSource // what the frame readers read: br, then ir
 	sess  *session
 	info  ClientInfo
 	msg   Message
@@ -63,6 +64,7 @@ func (s *Server) serveConn(ctx context.Context, nc *netserver.Conn) {
 	defer close(c.done)
 	c.ir = idleReader{c: nc, idle: s.cfg.IdleTimeout, frame: s.cfg.FrameTimeout}
 	c.br = bufio.NewReaderSize(&c.ir, 16)
+	c.src = connSource{br: c.br, ir: &c.ir}
 	c.msg.codec = s.cfg.Codec
 	s.mu.Lock()
 	if s.closed {
@@ -142,6 +144,31 @@ func (s *Server) serveConn(ctx context.Context, nc *netserver.Conn) {
 		}
 	}
 	c.finish(err)
+}
+
+// connSource is what a connection's frame reader reads: first the bytes
+// that detection and the handshake left in br, then the connection through
+// ir, without br, so that an idle reader can wait for bytes without a
+// buffer (it is a wire.LazyReader).
+type connSource struct {
+	br *bufio.Reader
+	ir *idleReader
+}
+
+func (s *connSource) Read(p []byte) (int, error) {
+	if s.br.Buffered() > 0 {
+		return s.br.Read(p)
+	}
+	return s.ir.Read(p)
+}
+
+func (s *connSource) ReadLazy(get func() []byte, release func()) ([]byte, error) {
+	if s.br.Buffered() > 0 {
+		p := get()
+		n, err := s.br.Read(p)
+		return p[:n], err
+	}
+	return s.ir.ReadLazy(get, release)
 }
 
 // errLateNative ends the socket-ipc service of a connection whose first
@@ -323,7 +350,7 @@ func (c *sconn) serveSocketIPC(ctx context.Context, ss *session, late bool) erro
 			return errLateNative
 		}
 	}
-	jr := wire.NewJSONReader(c.br, s.cfg.MaxFrame)
+	jr := wire.NewJSONReader(&c.src, s.cfg.MaxFrame)
 	m := &c.msg
 	for {
 		topic, message, err := jr.ReadMessage()

@@ -27,7 +27,7 @@ func (c *sconn) serveNative(ctx context.Context) error {
 	if _, err := c.nc.Write(wire.Preface[:]); err != nil {
 		return err
 	}
-	rd := wire.NewReader(c.br, s.cfg.MaxFrame)
+	rd := wire.NewReader(&c.src, s.cfg.MaxFrame)
 	f := &c.f
 	if err := rd.ReadFrame(f); err != nil {
 		return c.handshakeErr(err)
