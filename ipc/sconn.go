@@ -59,28 +59,19 @@ func (c *sconn) getErr() error {
 	return c.err
 }
 
+// serveConn serves one connection. The functions it calls keep what they
+// need only while they need it: the frames of serveConn and serveNative
+// stay under the reader's stack while it waits, and that stack is most of
+// an idle connection's memory.
 func (s *Server) serveConn(ctx context.Context, nc *netserver.Conn) {
-	c := &sconn{srv: s, nc: nc, done: make(chan struct{})}
+	c := s.newSconn(nc)
 	defer close(c.done)
-	c.ir = idleReader{c: nc, idle: s.cfg.IdleTimeout, frame: s.cfg.FrameTimeout}
-	c.br = bufio.NewReaderSize(&c.ir, 16)
-	c.src = connSource{br: c.br, ir: &c.ir}
-	c.msg.codec = s.cfg.Codec
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.trackSconn(c) {
 		nc.Close()
 		return
 	}
-	s.conns[c] = struct{}{}
-	s.connWG.Add(1)
-	s.mu.Unlock()
 	defer s.connWG.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-	}()
+	defer s.untrackSconn(c)
 
 	// Until the connection says which wire it speaks, it may be a
 	// socket-ipc client that only listens: what is published meanwhile
@@ -90,6 +81,58 @@ func (s *Server) serveConn(ctx context.Context, nc *netserver.Conn) {
 	if !s.cfg.NativeOnly {
 		pend = c.pendingSocket()
 	}
+	proto, timedOut, ok := c.detect(pend)
+	if !ok {
+		return
+	}
+	var err error
+	if proto == wire.Native {
+		c.dropSocket(pend)
+		err = c.serveNative(ctx)
+	} else {
+		err = c.serveSocketIPC(ctx, pend, timedOut)
+		if errors.Is(err, errLateNative) {
+			c.lateNative(pend)
+			err = c.serveNative(ctx)
+		}
+	}
+	c.finish(err)
+}
+
+func (s *Server) newSconn(nc *netserver.Conn) *sconn {
+	c := &sconn{srv: s, nc: nc, done: make(chan struct{})}
+	c.ir = idleReader{c: nc, idle: s.cfg.IdleTimeout, frame: s.cfg.FrameTimeout}
+	c.br = bufio.NewReaderSize(&c.ir, 16)
+	c.src = connSource{br: c.br, ir: &c.ir}
+	c.msg.codec = s.cfg.Codec
+	return c
+}
+
+// trackSconn adds c to the server's connections, and reports whether the
+// server is still up.
+func (s *Server) trackSconn(c *sconn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.connWG.Add(1)
+	return true
+}
+
+func (s *Server) untrackSconn(c *sconn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// detect reads the first bytes of the connection to tell which wire it
+// speaks; timedOut says it was taken for a socket-ipc client because it
+// stayed silent. When the connection cannot be served, detect reports
+// why, closes it and returns ok false.
+func (c *sconn) detect(pend *session) (proto wire.Protocol, timedOut, ok bool) {
+	s, nc := c.srv, c.nc
 	wait := s.cfg.DetectTimeout
 	if s.cfg.NativeOnly {
 		wait = s.cfg.HandshakeTimeout
@@ -98,15 +141,14 @@ func (s *Server) serveConn(ctx context.Context, nc *netserver.Conn) {
 		nc.SetReadDeadline(time.Now().Add(wait))
 	}
 	proto, err := wire.Detect(c.br)
-	timedOut := false
 	if err != nil {
 		switch {
 		case isTimeout(err) && c.br.Buffered() > 0 && firstByte(c.br) == 0x00:
 			// A native preface that has begun: no socket-ipc message
 			// starts with NUL. The handshake timeout takes over.
-			proto, err = wire.Native, nil
+			proto = wire.Native
 		case isTimeout(err) && !s.cfg.NativeOnly:
-			proto, err, timedOut = wire.SocketIPC, nil, true // a silent socket-ipc client
+			proto, timedOut = wire.SocketIPC, true // a silent socket-ipc client
 		default:
 			if isTimeout(err) {
 				err = ErrHandshakeTimeout
@@ -114,36 +156,31 @@ func (s *Server) serveConn(ctx context.Context, nc *netserver.Conn) {
 			c.dropSocket(pend)
 			c.fail(err)
 			nc.Close()
-			return
+			return 0, false, false
 		}
 	}
 	nc.SetReadDeadline(time.Time{})
 	if proto == wire.SocketIPC && s.cfg.NativeOnly {
 		c.fail(&wire.DecodeError{Protocol: wire.SocketIPC, Err: wire.ErrUnknownProtocol, Reason: "socket-ipc clients refused"})
 		nc.Close()
-		return
+		return 0, false, false
 	}
-	if proto == wire.Native {
-		c.dropSocket(pend)
-		err = c.serveNative(ctx)
-	} else {
-		err = c.serveSocketIPC(ctx, pend, timedOut)
-		if errors.Is(err, errLateNative) {
-			// Taken for a silent socket-ipc client, it sent a native
-			// preface before anything was queued for it: it was a
-			// native client all along.
-			c.dropSocket(pend)
-			if s.cfg.OnDisconnect != nil {
-				s.cfg.OnDisconnect(pend.id, nil)
-			}
-			s.mu.Lock()
-			c.sess = nil
-			c.info = ClientInfo{}
-			s.mu.Unlock()
-			err = c.serveNative(ctx)
-		}
+	return proto, timedOut, true
+}
+
+// lateNative ends the socket-ipc session of a connection taken for a
+// silent socket-ipc client that sent a native preface before anything was
+// queued for it: it was a native client all along.
+func (c *sconn) lateNative(pend *session) {
+	s := c.srv
+	c.dropSocket(pend)
+	if s.cfg.OnDisconnect != nil {
+		s.cfg.OnDisconnect(pend.id, nil)
 	}
-	c.finish(err)
+	s.mu.Lock()
+	c.sess = nil
+	c.info = ClientInfo{}
+	s.mu.Unlock()
 }
 
 // connSource is what a connection's frame reader reads: first the bytes

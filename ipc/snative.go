@@ -12,42 +12,12 @@ import (
 
 func (c *sconn) serveNative(ctx context.Context) error {
 	s := c.srv
-	if s.cfg.HandshakeTimeout > 0 {
-		c.nc.SetReadDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
-	}
-	if err := wire.ReadPreface(c.br); err != nil {
-		if errors.Is(err, wire.ErrUnsupportedVersion) {
-			var b []byte
-			b = append(b, wire.Preface[:]...)
-			b = wire.AppendFrame(b, &wire.Frame{Type: wire.TypeGoAway, ID: wire.GoAwayUnsupportedVersion, Payload: []byte(err.Error())})
-			c.nc.Write(b)
-		}
-		return c.handshakeErr(err)
-	}
-	if _, err := c.nc.Write(wire.Preface[:]); err != nil {
-		return err
-	}
-	rd := wire.NewReader(&c.src, s.cfg.MaxFrame)
-	f := &c.f
-	if err := rd.ReadFrame(f); err != nil {
-		return c.handshakeErr(err)
-	}
-	if f.Type != wire.TypeHello {
-		return c.handshakeErr(&wire.DecodeError{Protocol: wire.Native, Err: wire.ErrMalformed, Reason: "first frame " + f.Type.String() + ", want HELLO"})
-	}
-	var hello wire.Hello
-	if err := wire.UnmarshalHello(f.Payload, &hello); err != nil {
-		return c.handshakeErr(err)
-	}
-	ss, resumed, err := c.openSession(&hello)
+	rd, welcome, err := c.handshake()
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	c.sess = ss
-	c.info = ClientInfo{ID: ss.id, Wire: Native, Resumed: resumed, Conn: c.nc}
-	s.mu.Unlock()
-	welcome, _ := wire.MarshalWelcome(&wire.Welcome{ID: ss.id, Resumed: resumed, Acked: ss.lastRecv.Load(), MaxFrame: s.cfg.MaxFrame, Idle: s.cfg.IdleTimeout.Milliseconds()})
+	ss := c.sess
+	f := &c.f
 	c.nc.SetReadDeadline(time.Time{})
 	c.ir.start()
 	ss.q.mu.Lock()
@@ -56,7 +26,7 @@ func (c *sconn) serveNative(ctx context.Context) error {
 	// The WELCOME goes first through the session's queue: from the moment
 	// the client can know its id, everything sent to it is on this
 	// connection's way.
-	writer := ss.q.attach(c.nc, 0, wire.AppendFrame(nil, &wire.Frame{Type: wire.TypeWelcome, Payload: welcome}))
+	writer := ss.q.attach(c.nc, 0, welcome)
 	defer func() { ss.q.detach(c.nc); <-writer }()
 	if s.cfg.OnConnect != nil {
 		s.cfg.OnConnect(c.info)
@@ -72,14 +42,77 @@ func (c *sconn) serveNative(ctx context.Context) error {
 			return err
 		}
 		if rd.Buffered() == 0 && c.br.Buffered() == 0 && c.needAck {
-			c.needAck = false
-			if s.cfg.AckAfterDelivery && s.cfg.Hub {
-				ss.sendAck()
-			} else {
-				ss.q.appendFrame(&wire.Frame{Type: wire.TypeAck, Seq: ss.lastRecv.Load()})
-			}
+			c.ack()
 		}
 	}
+}
+
+// ack acknowledges what the client sent, once its reader has caught up.
+func (c *sconn) ack() {
+	c.needAck = false
+	ss := c.sess
+	if c.srv.cfg.AckAfterDelivery && c.srv.cfg.Hub {
+		ss.sendAck()
+	} else {
+		ss.q.appendFrame(&wire.Frame{Type: wire.TypeAck, Seq: ss.lastRecv.Load()})
+	}
+}
+
+// handshake exchanges prefaces, reads the HELLO and opens the session it
+// asks for (c.sess). It returns the connection's frame reader and the
+// WELCOME frame. It is a function of its own so that its locals are not on
+// the reader's stack for the rest of the connection's life.
+func (c *sconn) handshake() (rd *wire.Reader, welcome []byte, err error) {
+	s := c.srv
+	if s.cfg.HandshakeTimeout > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	}
+	if err := wire.ReadPreface(c.br); err != nil {
+		if errors.Is(err, wire.ErrUnsupportedVersion) {
+			var b []byte
+			b = append(b, wire.Preface[:]...)
+			b = wire.AppendFrame(b, &wire.Frame{Type: wire.TypeGoAway, ID: wire.GoAwayUnsupportedVersion, Payload: []byte(err.Error())})
+			c.nc.Write(b)
+		}
+		return nil, nil, c.handshakeErr(err)
+	}
+	if _, err := c.nc.Write(wire.Preface[:]); err != nil {
+		return nil, nil, err
+	}
+	rd = wire.NewReader(&c.src, s.cfg.MaxFrame)
+	f := &c.f
+	if err := rd.ReadFrame(f); err != nil {
+		return nil, nil, c.handshakeErr(err)
+	}
+	if f.Type != wire.TypeHello {
+		return nil, nil, c.handshakeErr(&wire.DecodeError{Protocol: wire.Native, Err: wire.ErrMalformed, Reason: "first frame " + f.Type.String() + ", want HELLO"})
+	}
+	var hello wire.Hello
+	if err := unmarshalHello(f.Payload, &hello); err != nil {
+		return nil, nil, c.handshakeErr(err)
+	}
+	ss, resumed, err := c.openSession(&hello)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.mu.Lock()
+	c.sess = ss
+	c.info = ClientInfo{ID: ss.id, Wire: Native, Resumed: resumed, Conn: c.nc}
+	s.mu.Unlock()
+	payload, _ := wire.MarshalWelcome(&wire.Welcome{ID: ss.id, Resumed: resumed, Acked: ss.lastRecv.Load(), MaxFrame: s.cfg.MaxFrame, Idle: s.cfg.IdleTimeout.Milliseconds()})
+	return rd, wire.AppendFrame(nil, &wire.Frame{Type: wire.TypeWelcome, Payload: payload}), nil
+}
+
+// unmarshalHello is wire.UnmarshalHello on a goroutine of its own.
+// encoding/json takes about 3 KiB of stack on top of the handshake's: on
+// the connection's reader it would double the reader's stack, to 8 KiB,
+// for the rest of the connection's life (a parked reader uses too much of
+// it for the runtime to shrink it back). A short-lived goroutine's stack
+// is freed when it ends.
+func unmarshalHello(payload []byte, h *wire.Hello) error {
+	done := make(chan error, 1)
+	go func() { done <- wire.UnmarshalHello(payload, h) }()
+	return <-done
 }
 
 func (c *sconn) handshakeErr(err error) error {
