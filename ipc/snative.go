@@ -54,7 +54,7 @@ func (c *sconn) ack() {
 	if c.srv.cfg.AckAfterDelivery && c.srv.cfg.Hub {
 		ss.sendAck()
 	} else {
-		ss.q.appendFrame(&wire.Frame{Type: wire.TypeAck, Seq: ss.lastRecv.Load()})
+		ss.q.appendFrameNow(&wire.Frame{Type: wire.TypeAck, Seq: ss.lastRecv.Load()})
 	}
 }
 
