@@ -79,6 +79,9 @@ func sbServerRole(ctx context.Context, w *bench.Worker, p bench.Params) error {
 		// a reader falls behind: senders wait for room.
 		SlowConsumer:     ipc.Block,
 		HandshakeTimeout: time.Minute,
+		// subs-N holds up to N patterns on one connection: the routing
+		// cost is measured, not the default limit.
+		MaxSubscriptions: -1,
 		OnConnect:        cw.connected,
 		OnError:          func(err error) { asyncErr.CompareAndSwap(nil, err) },
 	})
