@@ -307,6 +307,7 @@ func NewClient(addr string, opts ...Option) (*Client, error) {
 		runDone:   make(chan struct{}),
 	}
 	c.q.maxMsgs = o.queueMsgs
+	c.q.clocked = o.wire == Native // the server acknowledges every MSG
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.msg.codec = o.codec
 	return c, nil

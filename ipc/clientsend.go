@@ -81,6 +81,7 @@ func (c *Client) send(ctx context.Context, topic string, msg any, payload []byte
 	if native {
 		c.seq++
 		f.Seq = c.seq
+		q.lastSeq = c.seq
 		q.buf = wire.AppendFrame(q.buf, &f)
 		if q.retain {
 			q.nmsg++
@@ -88,7 +89,7 @@ func (c *Client) send(ctx context.Context, topic string, msg any, payload []byte
 	} else {
 		q.buf = wire.AppendJSONFrame(q.buf, topic, payload)
 	}
-	q.kickLocked()
+	q.flushLocked()
 	q.mu.Unlock()
 	return nil
 }

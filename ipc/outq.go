@@ -16,14 +16,16 @@ import (
 // write takes everything appended since the previous one, so writes batch
 // naturally under load.
 //
-// The writer goroutine of a connection runs only while the connection is
-// busy: kickLocked starts it when bytes are appended and no write is under
-// way, and it exits when nothing more came for writerLinger. An idle
-// connection costs no goroutine on the way out, and a stream does not start
-// one per write. Requests and replies, which someone is
-// waiting for, are written at once by the goroutine that makes them
-// (writeNowLocked), without waiting for the socket: only what the kernel
-// does not take then is left to the writer goroutine.
+// On a native connection (its peer acknowledges what it reads) the
+// goroutine that appends also writes, without waiting for the socket
+// (flushLocked, writeNowLocked), holding a stream back into large batches
+// while the peer has yet to acknowledge; requests, replies and
+// acknowledgements are written at once. Only what the kernel does not take
+// then, and everything on a socket-ipc connection or fanned out by a
+// broadcast or a hub, is left to the connection's writer goroutine. It runs
+// only while the connection is busy: kickLocked starts it when bytes wait
+// and no write is under way, and it exits when nothing more came for
+// writerLinger. An idle connection costs no goroutine on the way out.
 //
 // Producers append to a chunk (buf) of at most chunkSize bytes (or one
 // larger frame); a full chunk is set aside (full) and a new one begun. A
@@ -71,6 +73,23 @@ type outq struct {
 	writes      uint64          // writes done, for trimIdle and keep-alives
 	seenWrites  uint64          // writes at the previous trimIdle
 	onWrite     func(err error) // called once when a write to the connection failed
+
+	// Writes from the producer (flushLocked), for queues whose peer
+	// acknowledges the sequenced MSG frames it reads (clocked). lastSeq is
+	// the sequence number of the last sequenced MSG frame appended and
+	// wroteSeq the highest one known written; unacked counts the bytes
+	// written since the peer last caught up; streaming is set once it
+	// reaches holdMin and cleared when the peer catches up with nothing
+	// left to write. holdArmed is set while holdTimer bounds a hold (of
+	// holdFor: holdMax unless a test sets it).
+	clocked   bool
+	lastSeq   uint64
+	wroteSeq  uint64
+	unacked   int
+	streaming bool
+	holdArmed bool
+	holdTimer *time.Timer
+	holdFor   time.Duration
 }
 
 // keptBuf is a written buffer of a retaining queue: b[off:] are the frames
@@ -123,6 +142,76 @@ func (q *outq) unsentLocked() int { return q.fullBytes + len(q.buf) - q.sent + q
 // heldLocked returns every byte the queue holds. q.mu must be held.
 func (q *outq) heldLocked() int { return q.keptBytes + q.fullBytes + len(q.buf) + q.inflight }
 
+// A producer writes what it appended itself (flushLocked), from its own
+// goroutine and without waiting for the socket, as a buffered writer
+// would: the bytes are written from the core that just wrote them, and no
+// other goroutine is woken. To write a stream in large batches rather than
+// in a write per message, it holds back while the peer has yet to
+// acknowledge what it was sent (an acknowledgement is sure to come, as the
+// peer acknowledges once it has read everything) and fewer than batchMin
+// bytes wait: the acknowledgement writes them (ackLocked), or the producer
+// that brings them to batchMin. Only a stream is held: the first holdMin
+// bytes after the peer caught up are written at once, so a lone message or
+// a short burst goes out without delay. A hold lasts at most holdMax (a
+// peer's reader busy in a slow handler acknowledges late). What the kernel
+// does not take at once is left to the writer goroutine.
+const (
+	holdMin  = 4 << 10
+	batchMin = 32 << 10
+	holdMax  = time.Millisecond
+)
+
+// outstandingLocked reports whether a sequenced MSG frame was written and
+// not yet acknowledged. q.mu must be held.
+func (q *outq) outstandingLocked() bool { return q.wroteSeq > q.acked }
+
+// holdLocked reports whether a producer holds back its write (see
+// holdMin). q.mu must be held.
+func (q *outq) holdLocked() bool {
+	return q.streaming && q.unsentLocked() < batchMin && q.outstandingLocked()
+}
+
+// flushLocked is what a producer does once it appended: on a clocked
+// queue it writes at once unless it holds back (holdLocked); otherwise it
+// leaves the write to the writer goroutine. q.mu must be held.
+func (q *outq) flushLocked() {
+	switch {
+	case !q.clocked:
+		q.kickLocked()
+	case q.holdLocked():
+		q.armHoldLocked()
+	default:
+		q.writeNowLocked()
+	}
+}
+
+// armHoldLocked makes sure a hold ends within holdMax. q.mu must be held.
+func (q *outq) armHoldLocked() {
+	if q.holdArmed {
+		return
+	}
+	q.holdArmed = true
+	d := q.holdFor
+	if d == 0 {
+		d = holdMax
+	}
+	if q.holdTimer == nil {
+		q.holdTimer = time.AfterFunc(d, q.holdExpired)
+	} else {
+		q.holdTimer.Reset(d)
+	}
+}
+
+// holdExpired writes what a hold kept back for holdMax.
+func (q *outq) holdExpired() {
+	q.mu.Lock()
+	if q.holdArmed {
+		q.holdArmed = false
+		q.writeNowLocked()
+	}
+	q.mu.Unlock()
+}
+
 // pendingLocked reports whether bytes wait to be written. q.mu must be held.
 func (q *outq) pendingLocked() bool { return len(q.full) > 0 || q.sent < len(q.buf) }
 
@@ -136,10 +225,16 @@ func (q *outq) busyLocked() bool { return q.pendingLocked() || q.writing }
 // once) gets whole chunks, an idle connection small buffers. q.mu must be
 // held.
 func (q *outq) reserveLocked(n int) {
-	busy := q.batch >= minChunk
+	busy := q.batch >= minChunk || q.streaming
 	if len(q.buf) > 0 && len(q.buf)+n > chunkSize {
-		q.full = append(q.full, q.buf)
-		q.fullBytes += len(q.buf)
+		if len(q.full) == 0 && q.sent == len(q.buf) && !q.writing {
+			// Written whole already (writeNowLocked).
+			q.sent = 0
+			q.wroteLocked(q.buf)
+		} else {
+			q.full = append(q.full, q.buf)
+			q.fullBytes += len(q.buf)
+		}
 		q.buf = q.takeSpareLocked()
 		busy = true
 	}
@@ -237,9 +332,10 @@ func (q *outq) freedLocked() {
 // under way. q.mu must be held.
 func (q *outq) kickLocked() {
 	switch {
+	case !q.pendingLocked():
 	case q.waiting:
 		q.wakeLocked()
-	case q.conn != nil && !q.writer && !q.writing && q.pendingLocked():
+	case q.conn != nil && !q.writer && !q.writing:
 		q.writer = true
 		go q.writeLoop(q.conn)
 	}
@@ -274,26 +370,54 @@ func (q *outq) appendFrameNow(f *wire.Frame) {
 func (q *outq) appendLocked(f *wire.Frame) {
 	q.reserveLocked(wire.FrameSize(f))
 	q.buf = wire.AppendFrame(q.buf, f)
-	if f.Type == wire.TypeMsg && f.Seq != 0 && q.retain {
-		q.nmsg++
+	if f.Type == wire.TypeMsg && f.Seq != 0 {
+		q.lastSeq = f.Seq
+		if q.retain {
+			q.nmsg++
+		}
 	}
 }
 
 // writeNowLocked writes what waits from the calling goroutine, when no
-// write is under way, without waiting for the socket; the writer goroutine
-// is started for whatever the kernel did not take (or if the connection
-// cannot be written without waiting). The write is short and bounded, so
-// q.mu stays held. q.mu must be held.
+// write is under way, without waiting for the socket: whole chunks, oldest
+// first, while the kernel takes them. The writer goroutine is started for
+// whatever the kernel did not take (or if the connection cannot be written
+// without waiting). The write does not wait, so q.mu stays held. q.mu must
+// be held.
 func (q *outq) writeNowLocked() {
-	if q.tw != nil && (!q.writer || q.waiting) && !q.writing && len(q.full) == 0 && q.sent < len(q.buf) {
-		n, err := q.tw.TryWrite(q.buf[q.sent:])
+	wrote := false
+	for q.tw != nil && (!q.writer || q.waiting) && !q.writing && q.pendingLocked() {
+		w, last := q.buf, len(q.full) == 0
+		if !last {
+			w = q.full[0]
+		}
+		n, err := q.tw.TryWrite(w[q.sent:])
 		if n > 0 {
+			wrote = true
 			q.writes++
 			q.sent += n
-			if q.sent == len(q.buf) {
-				w := q.buf
-				q.buf, q.sent = q.takeSpareLocked(), 0
+			q.noteWrittenLocked(n)
+			if q.sent == len(w) && last {
+				// Everything is written. The chunk takes the next frames
+				// after what was written (until it is full, and then it
+				// is kept for the acknowledgements, see reserveLocked),
+				// or from its start when nothing needs keeping: appends
+				// go on in the same cache lines, as in a buffered writer.
+				q.batch = len(w)
+				q.wroteSeq = max(q.wroteSeq, q.lastSeq)
+				if !q.retain {
+					q.buf, q.sent = q.buf[:0], 0
+				}
+				break
+			}
+			if q.sent == len(w) {
+				q.batch, q.sent = len(w), 0
+				nf := copy(q.full, q.full[1:])
+				q.full[nf] = nil
+				q.full = q.full[:nf]
+				q.fullBytes -= len(w)
 				q.wroteLocked(w)
+				continue
 			}
 		}
 		if err != nil {
@@ -301,8 +425,22 @@ func (q *outq) writeNowLocked() {
 			// handles it.
 			q.tw = nil
 		}
+		break
+	}
+	if wrote {
+		q.holdArmed = false
+		q.freedLocked()
 	}
 	q.kickLocked()
+}
+
+// noteWrittenLocked counts n bytes written for the holds of flushLocked.
+// q.mu must be held.
+func (q *outq) noteWrittenLocked(n int) {
+	q.unacked += n
+	if q.unacked >= holdMin {
+		q.streaming = true
+	}
 }
 
 // takeSpareLocked returns a chunk for reuse, or nil (reserveLocked
@@ -349,6 +487,16 @@ func (q *outq) ackLocked(seq uint64) {
 	}
 	if q.trimLocked() {
 		q.freedLocked()
+	}
+	if q.clocked && !q.outstandingLocked() {
+		// The peer caught up: write what was held back, or end the
+		// stream when nothing was.
+		q.unacked = 0
+		if q.pendingLocked() {
+			q.writeNowLocked()
+		} else {
+			q.streaming = false
+		}
 	}
 }
 
@@ -428,6 +576,7 @@ func (q *outq) attachLocked(c net.Conn) <-chan struct{} {
 	q.conn = c
 	q.tw = newTryWriter(c)
 	q.writing, q.writer, q.inflight = false, false, 0
+	q.unacked, q.wroteSeq, q.streaming, q.holdArmed = 0, 0, false, false
 	q.done = make(chan struct{})
 	done := q.done
 	q.freedLocked()
@@ -461,6 +610,9 @@ func (q *outq) doneLocked() {
 func (q *outq) close() {
 	q.mu.Lock()
 	q.closed = true
+	if q.holdTimer != nil {
+		q.holdTimer.Stop()
+	}
 	q.conn, q.tw = nil, nil
 	q.wakeLocked()
 	q.doneLocked()
@@ -515,6 +667,7 @@ func (q *outq) writeLoop(c net.Conn) {
 // released when the write failed (then c is closed and onWrite called).
 func (q *outq) writeLocked(c net.Conn) bool {
 	var w []byte
+	var seq uint64 // the last sequence number in w, when known
 	if len(q.full) > 0 {
 		w = q.full[0]
 		n := copy(q.full, q.full[1:])
@@ -524,6 +677,7 @@ func (q *outq) writeLocked(c net.Conn) bool {
 	} else {
 		w = q.buf
 		q.buf = q.takeSpareLocked()
+		seq = q.lastSeq
 	}
 	from := q.sent
 	q.sent = 0
@@ -535,6 +689,8 @@ func (q *outq) writeLocked(c net.Conn) bool {
 	q.mu.Lock()
 	q.writing, q.inflight = false, 0
 	q.writes++
+	q.noteWrittenLocked(len(w) - from)
+	q.wroteSeq = max(q.wroteSeq, seq)
 	q.wroteLocked(w)
 	q.freedLocked()
 	if err == nil || q.conn != c {
@@ -561,6 +717,10 @@ func (q *outq) writeLocked(c net.Conn) bool {
 func (q *outq) trimIdle() {
 	q.mu.Lock()
 	if q.writes == q.seenWrites && !q.writing {
+		if len(q.full) == 0 && len(q.buf) > 0 && q.sent == len(q.buf) {
+			q.wroteLocked(q.buf) // written whole: kept until acknowledged
+			q.buf, q.sent = nil, 0
+		}
 		if len(q.buf) == 0 {
 			q.buf, q.sent = nil, 0
 		}

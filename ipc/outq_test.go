@@ -7,6 +7,7 @@ import (
 	"os"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/switchboard-ipc/switchboard/wire"
 )
@@ -250,4 +251,206 @@ func TestOutqWriteError(t *testing.T) {
 			return !q.busyLocked() || q.conn == nil
 		})
 	}
+}
+
+// frameReader reads the frames of one connection through one wire.Reader
+// (which reads ahead), returning copies.
+type frameReader struct{ r *wire.Reader }
+
+func (fr *frameReader) read(t *testing.T, n int) []wire.Frame {
+	t.Helper()
+	out := make([]wire.Frame, 0, n)
+	for range n {
+		var f wire.Frame
+		if err := fr.r.ReadFrame(&f); err != nil {
+			t.Fatalf("frame %d of %d: %v", len(out)+1, n, err)
+		}
+		f.Topic = bytes.Clone(f.Topic)
+		f.Payload = bytes.Clone(f.Payload)
+		out = append(out, f)
+	}
+	return out
+}
+
+// produce appends f as a producer does (Client.Send, Server.Send): the
+// producer writes it itself unless it holds back.
+func produce(q *outq, f *wire.Frame) {
+	q.mu.Lock()
+	q.appendLocked(f)
+	q.flushLocked()
+	q.mu.Unlock()
+}
+
+// pending reports whether bytes wait to be written, and whether the
+// writer goroutine runs.
+func pending(q *outq) (bool, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.busyLocked(), q.writer
+}
+
+// A producer writes its messages itself while the peer keeps up; once a
+// stream is under way (holdMin bytes written and not acknowledged) it holds
+// small writes back until the peer acknowledges, and the acknowledgement
+// writes them. Nothing is lost or reordered, and no writer goroutine runs.
+func TestOutqProducerHoldsUntilAck(t *testing.T) {
+	for _, retain := range []bool{false, true} {
+		a, b := unixPair(t)
+		q := newOutq(retain, 0)
+		q.clocked = true
+		q.holdFor = time.Hour // only the acknowledgement ends the hold here
+		done := q.attach(a, 0, nil)
+		rd := &frameReader{r: wire.NewReader(b, 0)}
+		payload := bytes.Repeat([]byte("x"), 1000)
+		produce(q, msgFrame(1, payload))
+		if busy, writer := pending(q); busy || writer {
+			t.Fatalf("retain %v: first message: pending %v, writer goroutine %v; want written at once", retain, busy, writer)
+		}
+		seq := uint64(1)
+		for range holdMin / len(payload) {
+			seq++
+			produce(q, msgFrame(seq, payload))
+		}
+		seq++
+		produce(q, msgFrame(seq, []byte("held")))
+		q.mu.Lock()
+		held, streaming, armed := q.busyLocked(), q.streaming, q.holdArmed
+		q.mu.Unlock()
+		if !held || !streaming || !armed {
+			t.Fatalf("retain %v: after %d bytes unacknowledged: pending %v, streaming %v, hold armed %v; want held", retain, holdMin, held, streaming, armed)
+		}
+		q.mu.Lock()
+		written := q.wroteSeq
+		q.mu.Unlock()
+		got := rd.read(t, int(written))
+		q.mu.Lock()
+		q.ackLocked(written) // the peer read everything written
+		q.mu.Unlock()
+		if busy, writer := pending(q); busy || writer {
+			t.Fatalf("retain %v: after the ack: pending %v, writer goroutine %v; want written by the ack", retain, busy, writer)
+		}
+		got = append(got, rd.read(t, int(seq-written))...)
+		for i, f := range got {
+			if f.Seq != uint64(i+1) {
+				t.Fatalf("retain %v: frame %d has seq %d", retain, i, f.Seq)
+			}
+		}
+		if string(got[len(got)-1].Payload) != "held" {
+			t.Fatalf("retain %v: last payload %q", retain, got[len(got)-1].Payload)
+		}
+		q.mu.Lock()
+		q.ackLocked(seq)
+		streaming = q.streaming
+		q.mu.Unlock()
+		if streaming {
+			t.Errorf("retain %v: still streaming after the peer caught up with nothing left", retain)
+		}
+		q.detach(a)
+		<-done
+	}
+}
+
+// A hold ends without an acknowledgement once batchMin bytes wait, or when
+// holdMax has passed (a peer whose reader is busy elsewhere).
+func TestOutqHoldEnds(t *testing.T) {
+	a, b := unixPair(t)
+	b.SetReadDeadline(time.Now().Add(10 * time.Second))
+	q := newOutq(false, 0)
+	q.clocked = true
+	q.holdFor = time.Hour
+	done := q.attach(a, 0, nil)
+	rd := &frameReader{r: wire.NewReader(b, 0)}
+	payload := bytes.Repeat([]byte("y"), 1000)
+	seq := uint64(0)
+	for range holdMin/len(payload) + 1 {
+		seq++
+		produce(q, msgFrame(seq, payload))
+	}
+	q.mu.Lock()
+	streaming := q.streaming
+	q.mu.Unlock()
+	if !streaming {
+		t.Fatal("not streaming after holdMin bytes")
+	}
+	// Held, then written by the producer that brings batchMin bytes.
+	held := 0
+	for {
+		seq++
+		produce(q, msgFrame(seq, payload))
+		busy, _ := pending(q)
+		if !busy {
+			break
+		}
+		if held++; held*len(payload) > 2*batchMin {
+			t.Fatalf("%d messages held", held)
+		}
+	}
+	if held*len(payload) < batchMin/2 {
+		t.Fatalf("written after only %d held messages", held)
+	}
+	rd.read(t, int(seq))
+	// Held, and never acknowledged: written by the hold's timer.
+	seq++
+	produce(q, msgFrame(seq, []byte("late")))
+	if busy, _ := pending(q); !busy {
+		t.Fatal("a small message in a stream was not held")
+	}
+	q.mu.Lock()
+	q.holdTimer.Reset(time.Millisecond) // as if the hour had passed
+	q.mu.Unlock()
+	if f := rd.read(t, 1)[0]; f.Seq != seq || string(f.Payload) != "late" {
+		t.Fatalf("got seq %d %q", f.Seq, f.Payload)
+	}
+	q.detach(a)
+	<-done
+}
+
+// A retaining queue goes on appending after what the producer wrote in its
+// chunk; those frames are written again on the next connection unless
+// acknowledged, and the chunk is kept, then reused, once it is full.
+func TestOutqRetainWrittenInChunk(t *testing.T) {
+	a, b := unixPair(t)
+	q := newOutq(true, 0)
+	q.clocked = true
+	done := q.attach(a, 0, nil)
+	for i := range 3 {
+		produce(q, msgFrame(uint64(i+1), []byte{byte(i)}))
+	}
+	(&frameReader{r: wire.NewReader(b, 0)}).read(t, 3)
+	q.mu.Lock()
+	if q.sent == 0 || q.sent != len(q.buf) {
+		t.Errorf("sent %d of %d bytes in the chunk; want all, kept in place", q.sent, len(q.buf))
+	}
+	q.mu.Unlock()
+	q.detach(a)
+	<-done
+	c, d := unixPair(t)
+	done = q.attach(c, 1, nil) // the peer had 1
+	rd := &frameReader{r: wire.NewReader(d, 0)}
+	got := rd.read(t, 2)
+	if got[0].Seq != 2 || got[1].Seq != 3 {
+		t.Fatalf("resent seqs %d, %d; want 2, 3", got[0].Seq, got[1].Seq)
+	}
+	// Fill chunks with frames the producer writes: each full chunk is
+	// kept until acknowledged, then reused.
+	payload := bytes.Repeat([]byte("z"), 1000)
+	const n = 200
+	for i := range n {
+		produce(q, msgFrame(uint64(4+i), payload))
+	}
+	rd.read(t, n)
+	eventually(t, "the writes to finish", func() bool {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		return !q.busyLocked()
+	})
+	q.mu.Lock()
+	kept := len(q.kept)
+	q.ackLocked(uint64(3 + n))
+	if kept == 0 || len(q.kept) != 0 || q.keptBytes != 0 || len(q.spare) == 0 {
+		t.Errorf("kept %d chunks before the ack; after: %d chunks, %d bytes, %d spare", kept, len(q.kept), q.keptBytes, len(q.spare))
+	}
+	q.mu.Unlock()
+	q.detach(c)
+	<-done
 }

@@ -310,10 +310,11 @@ func (s *Server) deliverDirect(ctx context.Context, ss *session, f *wire.Frame) 
 	} else {
 		ss.deliverSeq++
 		f.Seq = ss.deliverSeq
+		q.lastSeq = f.Seq
 		q.buf = wire.AppendFrame(q.buf, f)
 		q.nmsg++
 	}
-	q.kickLocked()
+	q.flushLocked()
 	q.mu.Unlock()
 	return true
 }
@@ -719,12 +720,15 @@ func (s *Server) deliver(ctx context.Context, ss *session, e *envelope) bool {
 	q.buf = append(q.buf, b...)
 	if ss.wire == Native {
 		ss.deliverSeq++
+		q.lastSeq = ss.deliverSeq
 		binary.BigEndian.PutUint64(q.buf[start+offSeq:], ss.deliverSeq)
 		q.nmsg++
 		if e.pub != nil {
 			ss.track.delivered(ss.deliverSeq, e.pub, e.pseq)
 		}
 	}
+	// One goroutine fans out to many queues: writing from it would be a
+	// write per receiver per message; each receiver's writer batches.
 	q.kickLocked()
 	q.mu.Unlock()
 	return true

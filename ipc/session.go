@@ -90,5 +90,6 @@ func newSession(id string, w Wire, limit int) *session {
 	s.uuid, _ = parseUUID(id)
 	s.q = newOutq(w == Native, limit)
 	s.q.unsentLimit = true
+	s.q.clocked = w == Native // native clients acknowledge every MSG
 	return s
 }
