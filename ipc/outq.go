@@ -398,14 +398,19 @@ func (q *outq) writeNowLocked() {
 			q.sent += n
 			q.noteWrittenLocked(n)
 			if q.sent == len(w) && last {
-				// Everything is written. The chunk takes the next frames
+				// Everything is written. A chunk takes the next frames
 				// after what was written (until it is full, and then it
 				// is kept for the acknowledgements, see reserveLocked),
 				// or from its start when nothing needs keeping: appends
 				// go on in the same cache lines, as in a buffered writer.
+				// The small buffer of an idle connection is let go.
 				q.batch = len(w)
 				q.wroteSeq = max(q.wroteSeq, q.lastSeq)
-				if !q.retain {
+				switch {
+				case cap(w) < minChunk:
+					q.buf, q.sent = nil, 0
+					q.wroteLocked(w)
+				case !q.retain:
 					q.buf, q.sent = q.buf[:0], 0
 				}
 				break

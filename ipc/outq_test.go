@@ -413,10 +413,19 @@ func TestOutqRetainWrittenInChunk(t *testing.T) {
 	q := newOutq(true, 0)
 	q.clocked = true
 	done := q.attach(a, 0, nil)
-	for i := range 3 {
+	brd := &frameReader{r: wire.NewReader(b, 0)}
+	produce(q, msgFrame(1, []byte{0}))
+	brd.read(t, 1)
+	q.mu.Lock()
+	if q.buf != nil || len(q.kept) != 1 {
+		t.Errorf("an idle connection's small buffer: buf cap %d, %d kept; want it let go and kept until acknowledged", cap(q.buf), len(q.kept))
+	}
+	q.buf = make([]byte, 0, chunkSize) // as on a busy connection
+	q.mu.Unlock()
+	for i := 1; i < 3; i++ {
 		produce(q, msgFrame(uint64(i+1), []byte{byte(i)}))
 	}
-	(&frameReader{r: wire.NewReader(b, 0)}).read(t, 3)
+	brd.read(t, 2)
 	q.mu.Lock()
 	if q.sent == 0 || q.sent != len(q.buf) {
 		t.Errorf("sent %d of %d bytes in the chunk; want all, kept in place", q.sent, len(q.buf))
