@@ -350,31 +350,36 @@ func (s *Server) fullLocked(ctx context.Context, ss *session, n int, topic strin
 // Broadcast sends msg on topic to every client, connected or holding a
 // session. With no clients it does nothing and returns nil.
 func (s *Server) Broadcast(topic string, msg any) error {
-	topic = normTopic(topic)
-	if s.isClosed() {
-		return &SendAfterCloseError{Topic: topic, Message: msg}
-	}
-	e, err := s.envelope(topic, msg)
-	if err != nil {
-		return err
-	}
-	s.broadcast(e)
-	e.release()
-	return nil
+	return s.fanOut(topic, msg, nil, false, s.broadcast)
 }
 
 // BroadcastEncoded is Broadcast for a payload already encoded with the
 // server's codec.
 func (s *Server) BroadcastEncoded(topic string, data []byte) error {
+	return s.fanOut(topic, nil, data, true, s.broadcast)
+}
+
+// fanOut encodes a message once (msg, or data already encoded) and hands
+// it to deliverAll.
+func (s *Server) fanOut(topic string, msg any, data []byte, encoded bool, deliverAll func(*envelope)) error {
 	topic = normTopic(topic)
 	if s.isClosed() {
-		return &SendAfterCloseError{Topic: topic, Message: data}
+		if encoded {
+			return &SendAfterCloseError{Topic: topic, Message: data}
+		}
+		return &SendAfterCloseError{Topic: topic, Message: msg}
 	}
-	e, err := s.envelopeOf(topic, nil, data, true)
+	var e *envelope
+	var err error
+	if encoded {
+		e, err = s.envelopeOf(topic, nil, data, true)
+	} else {
+		e, err = s.envelope(topic, msg)
+	}
 	if err != nil {
 		return err
 	}
-	s.broadcast(e)
+	deliverAll(e)
 	e.release()
 	return nil
 }
@@ -412,33 +417,13 @@ func (st *SessionStore) snapshot() []*session {
 // pattern and to every socket-ipc client (which cannot subscribe). With no
 // receivers it does nothing and returns nil.
 func (s *Server) Publish(topic string, msg any) error {
-	topic = normTopic(topic)
-	if s.isClosed() {
-		return &SendAfterCloseError{Topic: topic, Message: msg}
-	}
-	e, err := s.envelope(topic, msg)
-	if err != nil {
-		return err
-	}
-	s.publish(e)
-	e.release()
-	return nil
+	return s.fanOut(topic, msg, nil, false, s.publish)
 }
 
 // PublishEncoded is Publish for a payload already encoded with the server's
 // codec.
 func (s *Server) PublishEncoded(topic string, data []byte) error {
-	topic = normTopic(topic)
-	if s.isClosed() {
-		return &SendAfterCloseError{Topic: topic, Message: data}
-	}
-	e, err := s.envelopeOf(topic, nil, data, true)
-	if err != nil {
-		return err
-	}
-	s.publish(e)
-	e.release()
-	return nil
+	return s.fanOut(topic, nil, data, true, s.publish)
 }
 
 func (s *Server) publish(e *envelope) {
