@@ -3,34 +3,12 @@ package ipc
 import (
 	"bytes"
 	"io"
-	"net"
-	"os"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/switchboard-ipc/switchboard/internal/testenv"
 	"github.com/switchboard-ipc/switchboard/wire"
 )
-
-// unixPair returns the two ends of a connected Unix stream socket.
-func unixPair(t *testing.T) (*net.UnixConn, *net.UnixConn) {
-	t.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn := func(fd int) *net.UnixConn {
-		f := os.NewFile(uintptr(fd), "pair")
-		defer f.Close()
-		c, err := net.FileConn(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c.(*net.UnixConn)
-	}
-	return conn(fds[0]), conn(fds[1])
-}
 
 // readFrames reads n native frames from r and returns copies of them.
 func readFrames(t *testing.T, r io.Reader, n int) []wire.Frame {
@@ -57,7 +35,7 @@ func msgFrame(seq uint64, payload []byte) *wire.Frame {
 // acknowledges it, then reuses the chunks: memory held goes back to zero and
 // nothing is copied.
 func TestOutqKeepsChunksUntilAcked(t *testing.T) {
-	a, b := unixPair(t)
+	a, b := testenv.UnixPair(t)
 	q := newOutq(true, 0)
 	done := q.attach(a, 0, nil)
 	payload := bytes.Repeat([]byte("x"), 1000)
@@ -99,7 +77,7 @@ func TestOutqKeepsChunksUntilAcked(t *testing.T) {
 // An acknowledgement can reach the queue before the writer has recorded the
 // write it acknowledges: the frames are dropped once the write is recorded.
 func TestOutqAckBeforeWriteEnds(t *testing.T) {
-	a, b := unixPair(t)
+	a, b := testenv.UnixPair(t)
 	q := newOutq(true, 0)
 	q.mu.Lock()
 	q.ackLocked(3) // the peer acknowledged 3 before the queue saw it written
@@ -125,7 +103,7 @@ func TestOutqAckBeforeWriteEnds(t *testing.T) {
 // in order, the sequenced messages the peer has not acknowledged, whether
 // they were written or not, and nothing else.
 func TestOutqAttachResends(t *testing.T) {
-	a, b := unixPair(t)
+	a, b := testenv.UnixPair(t)
 	q := newOutq(true, 0)
 	done := q.attach(a, 0, nil)
 	for i := range 5 {
@@ -144,7 +122,7 @@ func TestOutqAttachResends(t *testing.T) {
 	q.appendFrame(msgFrame(6, []byte{5}))
 	q.appendFrame(&wire.Frame{Type: wire.TypePing})
 
-	c, d := unixPair(t)
+	c, d := testenv.UnixPair(t)
 	prefix := wire.AppendFrame(nil, &wire.Frame{Type: wire.TypeWelcome})
 	done = q.attach(c, 2, prefix) // the peer had 1 and 2
 	got := readFrames(t, d, 5)
@@ -163,7 +141,7 @@ func TestOutqAttachResends(t *testing.T) {
 // appendFrameNow writes from the calling goroutine: the frame is on the
 // socket when it returns, and no writer goroutine was needed.
 func TestOutqWriteNow(t *testing.T) {
-	a, b := unixPair(t)
+	a, b := testenv.UnixPair(t)
 	q := newOutq(false, 0)
 	done := q.attach(a, 0, nil)
 	q.appendFrameNow(&wire.Frame{Type: wire.TypeReq, ID: 7, Topic: []byte("t")})
@@ -183,7 +161,7 @@ func TestOutqWriteNow(t *testing.T) {
 // A frame the socket takes only in part is finished by the writer
 // goroutine: the peer receives every byte, in order, once.
 func TestOutqWriteNowPartial(t *testing.T) {
-	a, b := unixPair(t)
+	a, b := testenv.UnixPair(t)
 	a.SetWriteBuffer(4096)
 	q := newOutq(false, 0)
 	done := q.attach(a, 0, nil)
@@ -201,7 +179,7 @@ func TestOutqWriteNowPartial(t *testing.T) {
 // The writer goroutine exits once the queue stays idle, and done closes
 // only when the connection is detached and no write is under way.
 func TestOutqWriterExitsWhenIdle(t *testing.T) {
-	a, b := unixPair(t)
+	a, b := testenv.UnixPair(t)
 	q := newOutq(false, 0)
 	done := q.attach(a, 0, nil)
 	q.appendFrame(&wire.Frame{Type: wire.TypePing})
@@ -227,7 +205,7 @@ func TestOutqWriterExitsWhenIdle(t *testing.T) {
 // A write that fails ends the connection: onWrite learns why and done
 // closes.
 func TestOutqWriteError(t *testing.T) {
-	a, b := unixPair(t)
+	a, b := testenv.UnixPair(t)
 	q := newOutq(false, 0)
 	errc := make(chan error, 1)
 	q.onWrite = func(err error) { errc <- err }
@@ -295,7 +273,7 @@ func pending(q *outq) (bool, bool) {
 // writes them. Nothing is lost or reordered, and no writer goroutine runs.
 func TestOutqProducerHoldsUntilAck(t *testing.T) {
 	for _, retain := range []bool{false, true} {
-		a, b := unixPair(t)
+		a, b := testenv.UnixPair(t)
 		q := newOutq(retain, 0)
 		q.clocked = true
 		q.holdFor = time.Hour // only the acknowledgement ends the hold here
@@ -353,7 +331,7 @@ func TestOutqProducerHoldsUntilAck(t *testing.T) {
 // A hold ends without an acknowledgement once batchMin bytes wait, or when
 // holdMax has passed (a peer whose reader is busy elsewhere).
 func TestOutqHoldEnds(t *testing.T) {
-	a, b := unixPair(t)
+	a, b := testenv.UnixPair(t)
 	b.SetReadDeadline(time.Now().Add(10 * time.Second))
 	q := newOutq(false, 0)
 	q.clocked = true
@@ -409,7 +387,7 @@ func TestOutqHoldEnds(t *testing.T) {
 // chunk; those frames are written again on the next connection unless
 // acknowledged, and the chunk is kept, then reused, once it is full.
 func TestOutqRetainWrittenInChunk(t *testing.T) {
-	a, b := unixPair(t)
+	a, b := testenv.UnixPair(t)
 	q := newOutq(true, 0)
 	q.clocked = true
 	done := q.attach(a, 0, nil)
@@ -433,7 +411,7 @@ func TestOutqRetainWrittenInChunk(t *testing.T) {
 	q.mu.Unlock()
 	q.detach(a)
 	<-done
-	c, d := unixPair(t)
+	c, d := testenv.UnixPair(t)
 	done = q.attach(c, 1, nil) // the peer had 1
 	rd := &frameReader{r: wire.NewReader(d, 0)}
 	got := rd.read(t, 2)

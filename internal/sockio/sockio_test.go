@@ -7,36 +7,17 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"syscall"
 	"testing"
 
 	"github.com/switchboard-ipc/switchboard/internal/sockio"
+	"github.com/switchboard-ipc/switchboard/internal/testenv"
 )
-
-func pair(t *testing.T) (*net.UnixConn, *net.UnixConn) {
-	t.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn := func(fd int) *net.UnixConn {
-		f := os.NewFile(uintptr(fd), "pair")
-		defer f.Close()
-		c, err := net.FileConn(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c.(*net.UnixConn)
-	}
-	return conn(fds[0]), conn(fds[1])
-}
 
 // TryWrite takes what the socket holds and returns: on a full socket it
 // writes nothing and does not wait; what it wrote arrives whole and in order.
 func TestTryWriteNeverWaits(t *testing.T) {
-	a, b := pair(t)
+	a, b := testenv.UnixPair(t)
 	a.SetWriteBuffer(4096)
 	data := bytes.Repeat([]byte("0123456789"), 100_000) // far more than the socket holds
 	n, err := sockio.TryWrite(a, data)
@@ -60,7 +41,7 @@ func TestTryWriteNeverWaits(t *testing.T) {
 
 // A closed connection and a peer that left are errors.
 func TestTryWriteErrors(t *testing.T) {
-	a, b := pair(t)
+	a, b := testenv.UnixPair(t)
 	b.Close()
 	var err error
 	for range 100 { // the first write after the peer left may still succeed
