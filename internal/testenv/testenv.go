@@ -1,6 +1,7 @@
 // Package testenv finds what switchboard's tests run against: the module root,
 // the Node packages installed by scripts/test-deps.sh, and short directories
-// for Unix sockets. It is for tests only.
+// for Unix sockets; and it gives them connected socket pairs and the test
+// binary run again as a child process (Child). It is for tests only.
 package testenv
 
 import (

@@ -102,7 +102,7 @@ func TestClientKilledMidFrame(t *testing.T) {
 	g0, fd0 := runtime.NumGoroutine(), openFDs(t)
 
 	for round := range 3 {
-		kids := []*child{startChild(t, "halfNative", addr), startChild(t, "halfSocketIPC", addr)}
+		kids := []child{startChild(t, "halfNative", addr), startChild(t, "halfSocketIPC", addr)}
 		for _, k := range kids {
 			k.expect("ready")
 		}

@@ -4,15 +4,12 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"runtime"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/switchboard-ipc/switchboard/internal/testenv"
 )
 
 // The test binary runs itself as a child process: envChild names the role
@@ -61,114 +58,26 @@ func say(format string, args ...any) {
 	os.Stdout.WriteString(fmt.Sprintf(format, args...) + "\n")
 }
 
-// child is a running child process and everything it printed.
-type child struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	mu     sync.Mutex
-	lines  []string
-	eof    chan struct{} // closed when stdout reached EOF
-	waited chan struct{} // closed when the process was reaped
-}
+// child is the test binary running as a role (see testenv.Child).
+type child struct{ *testenv.Child }
 
 // startChild runs the test binary as role on addr. The child is killed at the
 // end of the test if it is still running.
-func startChild(t *testing.T, role, addr string) *child {
+func startChild(t *testing.T, role, addr string) child {
 	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(self, "-test.run=^$")
-	cmd.Env = append(os.Environ(), envChild+"="+role, envAddr+"="+addr)
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &child{t: t, cmd: cmd, stdin: stdin, eof: make(chan struct{}), waited: make(chan struct{})}
-	go func() {
-		defer close(c.eof)
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			c.mu.Lock()
-			c.lines = append(c.lines, sc.Text())
-			c.mu.Unlock()
-		}
-	}()
-	go func() {
-		<-c.eof // Wait closes stdout: read it all first
-		cmd.Wait()
-		close(c.waited)
-	}()
-	t.Cleanup(c.kill)
-	return c
+	return child{testenv.StartChild(t, envChild+"="+role, envAddr+"="+addr)}
 }
 
-// kill sends SIGKILL and waits until the child is reaped and its output read.
-func (c *child) kill() {
-	c.cmd.Process.Signal(syscall.SIGKILL)
-	c.stdin.Close()
-	select {
-	case <-c.waited:
-	case <-time.After(10 * time.Second):
-		c.t.Errorf("child %d not reaped 10s after SIGKILL", c.cmd.Process.Pid)
-	}
-}
-
-// send writes a line to the child's stdin.
-func (c *child) send(line string) {
-	c.t.Helper()
-	if _, err := io.WriteString(c.stdin, line+"\n"); err != nil {
-		c.t.Fatalf("write to child: %v", err)
-	}
-}
-
-// output returns a copy of the lines printed so far.
-func (c *child) output() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]string(nil), c.lines...)
-}
+func (c child) kill()            { c.Kill() }
+func (c child) send(line string) { c.Send(line) }
+func (c child) output() []string { return c.Output() }
 
 // expect waits until the child printed a line starting with prefix and
 // returns it; it fails the test when the child prints "error ..." or exits,
 // or after 15 s.
-func (c *child) expect(prefix string) string {
-	c.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		for _, l := range c.output() {
-			if strings.HasPrefix(l, prefix) {
-				return l
-			}
-			if strings.HasPrefix(l, "error ") {
-				c.t.Fatalf("child: %s", l)
-			}
-		}
-		select {
-		case <-c.eof:
-			for _, l := range c.output() {
-				if strings.HasPrefix(l, prefix) {
-					return l
-				}
-			}
-			c.t.Fatalf("child exited without printing %q; output %q", prefix, c.output())
-		case <-time.After(5 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("child did not print %q within 15s; output %q", prefix, c.output())
-		}
-	}
+func (c child) expect(prefix string) string {
+	l, _ := c.Expect(prefix, 0, 15*time.Second)
+	return l
 }
 
 // eventually polls cond every few milliseconds until it holds, failing the

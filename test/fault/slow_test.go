@@ -70,7 +70,7 @@ func testPeerStopsReading(t *testing.T, policy ipc.Policy) {
 
 	frozen := startChild(t, "subscriber", addr)
 	frozenID := strings.TrimPrefix(frozen.expect("ready "), "ready ")
-	if err := frozen.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+	if err := frozen.Cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 

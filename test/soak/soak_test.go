@@ -171,7 +171,7 @@ func TestSoak(t *testing.T) {
 	before := measure(t)
 
 	// Hold conns connections from child processes.
-	kids := make([]*child, holders)
+	kids := make([]child, holders)
 	for i := range kids {
 		kids[i] = startChild(t, envChild+"=holder", envAddr+"="+addr, envCount+"="+strconv.Itoa(conns/holders))
 	}
