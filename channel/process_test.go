@@ -259,18 +259,7 @@ func startChild(t testing.TB, ev *events, dir, name string, env ...string) *chil
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"=1", "SB_CHANNEL_DIR="+dir, "SB_CHANNEL_NAME="+name)
 	cmd.Env = append(cmd.Env, env...)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdin, stdout := testenv.StartPiped(t, cmd)
 	c := &child{t: t, ev: ev, cmd: cmd, stdin: stdin, lines: make(chan string, 64), dead: make(chan struct{})}
 	t.Cleanup(func() {
 		cmd.Process.Kill()

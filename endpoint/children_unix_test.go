@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/switchboard-ipc/switchboard/internal/testenv"
 )
 
 // runChild runs one child role and returns the exit code. Children talk to
@@ -138,18 +140,7 @@ func startChild(t *testing.T, role string, env []string, extra ...*os.File) *chi
 func startCmd(t *testing.T, cmd *exec.Cmd, extra ...*os.File) *child {
 	t.Helper()
 	cmd.ExtraFiles = extra
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	in, out := testenv.StartPiped(t, cmd)
 	c := &child{cmd: cmd, in: in, lines: bufio.NewScanner(out)}
 	t.Cleanup(func() {
 		c.in.Close()

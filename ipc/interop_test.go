@@ -85,17 +85,7 @@ func startNode(t testing.TB, role, socket string, opts map[string]any) *nodePeer
 	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
 	p := &nodePeer{t: t, role: role, notify: make(chan struct{})}
 	cmd.Stderr = lockedWriter{&p.mu, &p.stderr}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting node: %v", err)
-	}
+	stdin, stdout := testenv.StartPiped(t, cmd)
 	p.stdin = stdin
 	readDone := make(chan struct{})
 	go p.read(stdout, readDone)

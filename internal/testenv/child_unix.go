@@ -38,18 +38,7 @@ func StartChild(t testing.TB, env ...string) *Child {
 	}
 	cmd := exec.Command(self, "-test.run=^$")
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdin, stdout := StartPiped(t, cmd)
 	c := &Child{Cmd: cmd, t: t, stdin: stdin, eof: make(chan struct{}), waited: make(chan struct{})}
 	go func() {
 		defer close(c.eof)
