@@ -81,11 +81,8 @@ func (c *Client) send(ctx context.Context, topic string, msg any, payload []byte
 	if native {
 		c.seq++
 		f.Seq = c.seq
-		q.lastSeq = c.seq
 		q.buf = wire.AppendFrame(q.buf, &f)
-		if q.retain {
-			q.nmsg++
-		}
+		q.appendedMsgLocked(c.seq)
 	} else {
 		q.buf = wire.AppendJSONFrame(q.buf, topic, payload)
 	}

@@ -228,9 +228,7 @@ func (q *outq) reserveLocked(n int) {
 	busy := q.batch >= minChunk || q.streaming
 	if len(q.buf) > 0 && len(q.buf)+n > chunkSize {
 		if len(q.full) == 0 && q.sent == len(q.buf) && !q.writing {
-			// Written whole already (writeNowLocked).
-			q.sent = 0
-			q.wroteLocked(q.buf)
+			q.retireBufLocked() // written whole already (writeNowLocked)
 		} else {
 			q.full = append(q.full, q.buf)
 			q.fullBytes += len(q.buf)
@@ -371,11 +369,25 @@ func (q *outq) appendLocked(f *wire.Frame) {
 	q.reserveLocked(wire.FrameSize(f))
 	q.buf = wire.AppendFrame(q.buf, f)
 	if f.Type == wire.TypeMsg && f.Seq != 0 {
-		q.lastSeq = f.Seq
-		if q.retain {
-			q.nmsg++
-		}
+		q.appendedMsgLocked(f.Seq)
 	}
+}
+
+// appendedMsgLocked records that the MSG frame just appended carries
+// sequence number seq. q.mu must be held.
+func (q *outq) appendedMsgLocked(seq uint64) {
+	q.lastSeq = seq
+	if q.retain {
+		q.nmsg++
+	}
+}
+
+// retireBufLocked disposes of buf, written whole (kept until acknowledged,
+// or reused), and leaves no buffer to append to. q.mu must be held.
+func (q *outq) retireBufLocked() {
+	w := q.buf
+	q.buf, q.sent = nil, 0
+	q.wroteLocked(w)
 }
 
 // writeNowLocked writes what waits from the calling goroutine, when no
@@ -408,8 +420,7 @@ func (q *outq) writeNowLocked() {
 				q.wroteSeq = max(q.wroteSeq, q.lastSeq)
 				switch {
 				case cap(w) < minChunk:
-					q.buf, q.sent = nil, 0
-					q.wroteLocked(w)
+					q.retireBufLocked()
 				case !q.retain:
 					q.buf, q.sent = q.buf[:0], 0
 				}
@@ -723,8 +734,7 @@ func (q *outq) trimIdle() {
 	q.mu.Lock()
 	if q.writes == q.seenWrites && !q.writing {
 		if len(q.full) == 0 && len(q.buf) > 0 && q.sent == len(q.buf) {
-			q.wroteLocked(q.buf) // written whole: kept until acknowledged
-			q.buf, q.sent = nil, 0
+			q.retireBufLocked()
 		}
 		if len(q.buf) == 0 {
 			q.buf, q.sent = nil, 0

@@ -310,9 +310,8 @@ func (s *Server) deliverDirect(ctx context.Context, ss *session, f *wire.Frame) 
 	} else {
 		ss.deliverSeq++
 		f.Seq = ss.deliverSeq
-		q.lastSeq = f.Seq
 		q.buf = wire.AppendFrame(q.buf, f)
-		q.nmsg++
+		q.appendedMsgLocked(f.Seq)
 	}
 	q.flushLocked()
 	q.mu.Unlock()
@@ -705,9 +704,8 @@ func (s *Server) deliver(ctx context.Context, ss *session, e *envelope) bool {
 	q.buf = append(q.buf, b...)
 	if ss.wire == Native {
 		ss.deliverSeq++
-		q.lastSeq = ss.deliverSeq
 		binary.BigEndian.PutUint64(q.buf[start+offSeq:], ss.deliverSeq)
-		q.nmsg++
+		q.appendedMsgLocked(ss.deliverSeq)
 		if e.pub != nil {
 			ss.track.delivered(ss.deliverSeq, e.pub, e.pseq)
 		}
