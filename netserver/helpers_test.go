@@ -102,13 +102,7 @@ func stopAndCheck(t *testing.T, s *Server, errCh <-chan error) {
 // waitFor polls cond until it holds, failing the test after 10s.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, what, cond)
 }
 
 func listenTCP(t testing.TB) net.Listener {

@@ -161,7 +161,7 @@ func TestDaemon(t *testing.T) {
 // under "switchboard activate", and stops it with SIGTERM.
 func TestActivated(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds two programs")
+		t.Skip("-short: this test builds the switchboard CLI and the daemon; run it without -short")
 	}
 	bin := t.TempDir()
 	build := exec.Command(testenv.Program(t, "go"), "build", "-o", bin+string(filepath.Separator), "./cmd/switchboard", "./examples/daemon")

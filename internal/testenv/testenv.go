@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // ModuleRoot returns the directory that holds go.mod.
@@ -88,4 +89,18 @@ func StartPiped(t testing.TB, cmd *exec.Cmd) (io.WriteCloser, io.ReadCloser) {
 		t.Fatalf("starting %s: %v", cmd.Path, err)
 	}
 	return stdin, stdout
+}
+
+// Eventually polls cond every millisecond until it holds, failing the test
+// with what when timeout passes first: for state another goroutine or
+// process changes without an event to wait on.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, timeout)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
