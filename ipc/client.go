@@ -232,6 +232,8 @@ type Client struct {
 	connectCalled bool
 	closed        bool
 	conn          net.Conn
+	turn          *readTurn     // the read turn of conn (native)
+	lingerFor     time.Duration // directLinger unless a test sets it
 	subs          map[uint64]*Subscription
 	subSeq        uint64
 	pending       map[uint64]*call
@@ -619,6 +621,11 @@ func (c *Client) serve(conn net.Conn, w *wire.Welcome) error {
 		}
 	}
 	c.conn = conn
+	var turn *readTurn
+	if w != nil {
+		turn = newReadTurn(conn, c.o.maxFrame)
+		c.turn = turn
+	}
 	c.state = StateConnected
 	acked := uint64(0)
 	if w != nil {
@@ -646,7 +653,7 @@ func (c *Client) serve(conn net.Conn, w *wire.Welcome) error {
 	var err error
 	if w != nil {
 		stop := c.startKeepAlive(time.Duration(w.Idle) * time.Millisecond)
-		err = c.readNative(conn)
+		err = c.readNative(turn)
 		stop()
 	} else {
 		err = c.readSocketIPC(conn)
@@ -655,7 +662,7 @@ func (c *Client) serve(conn net.Conn, w *wire.Welcome) error {
 	conn.Close()
 	<-writerDone
 	c.mu.Lock()
-	c.conn = nil
+	c.conn, c.turn = nil, nil
 	if !c.closed {
 		c.state = StateReconnecting
 	}
@@ -692,100 +699,137 @@ func (c *Client) readSocketIPC(conn net.Conn) error {
 	}
 }
 
-func (c *Client) readNative(conn net.Conn) error {
-	rd := wire.NewReader(conn, c.o.maxFrame)
+func (c *Client) readNative(t *readTurn) error {
 	var f wire.Frame
-	m := &c.msg
+	var timer *time.Timer
+	replied := false
 	for {
-		if err := rd.ReadFrame(&f); err != nil {
+		if err := t.next(&f); err != nil {
 			return err
 		}
-		switch f.Type {
-		case wire.TypeMsg, wire.TypeReq:
-			if f.Type == wire.TypeMsg && f.Seq != 0 {
-				c.needAck = true
-				if f.Seq <= c.lastDeliv {
-					break // resent after a reconnect: seen already
-				}
-				c.lastDeliv = f.Seq
-			}
-			*m = Message{Topic: c.internTopic(f.Topic), codec: c.o.codec, Data: f.Payload}
-			if f.Flags&wire.FlagOrigin != 0 {
-				if f.Origin != c.from || c.fromStr == "" {
-					c.from, c.fromStr = f.Origin, formatUUID(f.Origin)
-				}
-				m.From = c.fromStr
-				if f.Type == wire.TypeMsg {
-					m.Seq = f.ID
-					if c.o.dedupe && f.ID != 0 {
-						if f.ID <= c.origins[f.Origin] {
-							break
-						}
-						c.origins[f.Origin] = f.ID
-					}
-				}
-			}
-			if f.Type == wire.TypeReq {
-				m.resp, m.reqID = c, f.ID
-				if !c.mux.dispatch(m, &c.routes) {
-					c.q.appendFrame(&wire.Frame{Type: wire.TypeReply, Flags: wire.FlagError, Seq: replyNoResponders, ID: f.ID})
-				}
-				break
-			}
-			c.dispatch(m)
-		case wire.TypeReply:
-			c.mu.Lock()
-			cl := c.pending[f.ID]
-			delete(c.pending, f.ID)
-			c.mu.Unlock()
-			if cl == nil {
-				break
-			}
-			var r callResult
-			switch {
-			case f.Flags&wire.FlagError != 0 && f.Seq == replyNoResponders:
-				r.err = fmt.Errorf("%w: %s", ErrNoResponders, cl.topic)
-			case f.Flags&wire.FlagError != 0 && f.Seq == replyTooMany:
-				r.err = fmt.Errorf("%w: %s", ErrTooManyRequests, cl.topic)
-			case f.Flags&wire.FlagError != 0:
-				r.err = &RemoteError{Topic: cl.topic, Text: string(f.Payload)}
-			default:
-				r.m = &Message{Topic: cl.topic, Data: slices.Clone(f.Payload), codec: c.o.codec}
-			}
-			cl.ch <- r
-		case wire.TypeSubAck:
-			c.mu.Lock()
-			sub := c.subs[f.ID]
-			c.mu.Unlock()
-			if sub != nil {
-				var err error
-				switch {
-				case f.Flags&wire.FlagError != 0 && f.Seq == subAckTooMany:
-					err = fmt.Errorf("%w: %s", ErrTooManySubscriptions, sub.pattern)
-				case f.Flags&wire.FlagError != 0:
-					err = fmt.Errorf("%w: %s", ErrBadPattern, sub.pattern)
-				}
-				sub.confirm(err)
-			}
-		case wire.TypeAck:
-			q := c.q
-			q.mu.Lock()
-			if f.Seq > c.acked {
-				c.acked = f.Seq
-				q.ackLocked(f.Seq)
-				q.freedLocked()
-			}
-			q.mu.Unlock()
-		case wire.TypePing:
-			c.q.appendFrame(&wire.Frame{Type: wire.TypePong, ID: f.ID})
-		case wire.TypeGoAway:
-			return fmt.Errorf("ipc: server went away (code %d): %s", f.ID, f.Payload)
+		r, err := c.handleFrame(&f)
+		if err != nil {
+			return err
 		}
-		if c.needAck && rd.Buffered() == 0 {
+		replied = replied || r
+		if t.rd.Buffered() > 0 {
+			continue
+		}
+		if c.needAck {
 			c.needAck = false
 			c.q.appendFrameNow(&wire.Frame{Type: wire.TypeAck, Seq: c.lastDeliv})
 		}
+		if replied {
+			// A requester waited: more may follow, and read directly.
+			replied = false
+			if err := c.linger(t, &timer); err != nil {
+				return err
+			}
+		}
 	}
+}
+
+// handleFrame handles a frame read by the connection goroutine. It
+// reports whether it handed a reply to a waiting requester.
+func (c *Client) handleFrame(f *wire.Frame) (replied bool, err error) {
+	m := &c.msg
+	switch f.Type {
+	case wire.TypeMsg, wire.TypeReq:
+		if f.Type == wire.TypeMsg && f.Seq != 0 {
+			c.needAck = true
+			if f.Seq <= c.lastDeliv {
+				break // resent after a reconnect: seen already
+			}
+			c.lastDeliv = f.Seq
+		}
+		*m = Message{Topic: c.internTopic(f.Topic), codec: c.o.codec, Data: f.Payload}
+		if f.Flags&wire.FlagOrigin != 0 {
+			if f.Origin != c.from || c.fromStr == "" {
+				c.from, c.fromStr = f.Origin, formatUUID(f.Origin)
+			}
+			m.From = c.fromStr
+			if f.Type == wire.TypeMsg {
+				m.Seq = f.ID
+				if c.o.dedupe && f.ID != 0 {
+					if f.ID <= c.origins[f.Origin] {
+						break
+					}
+					c.origins[f.Origin] = f.ID
+				}
+			}
+		}
+		if f.Type == wire.TypeReq {
+			m.resp, m.reqID = c, f.ID
+			if !c.mux.dispatch(m, &c.routes) {
+				c.q.appendFrame(&wire.Frame{Type: wire.TypeReply, Flags: wire.FlagError, Seq: replyNoResponders, ID: f.ID})
+			}
+			break
+		}
+		c.dispatch(m)
+	case wire.TypeReply:
+		if cl, r := c.complete(f); cl != nil {
+			cl.ch <- r
+			return true, nil
+		}
+	case wire.TypeSubAck:
+		c.mu.Lock()
+		sub := c.subs[f.ID]
+		c.mu.Unlock()
+		if sub != nil {
+			var err error
+			switch {
+			case f.Flags&wire.FlagError != 0 && f.Seq == subAckTooMany:
+				err = fmt.Errorf("%w: %s", ErrTooManySubscriptions, sub.pattern)
+			case f.Flags&wire.FlagError != 0:
+				err = fmt.Errorf("%w: %s", ErrBadPattern, sub.pattern)
+			}
+			sub.confirm(err)
+		}
+	case wire.TypeAck:
+		c.acknowledged(f.Seq)
+	case wire.TypePing:
+		c.q.appendFrame(&wire.Frame{Type: wire.TypePong, ID: f.ID})
+	case wire.TypeGoAway:
+		return false, fmt.Errorf("ipc: server went away (code %d): %s", f.ID, f.Payload)
+	}
+	return false, nil
+}
+
+// complete takes the pending call a REPLY answers, with its result, or
+// returns nil if no call waits for it (its requester gave up).
+func (c *Client) complete(f *wire.Frame) (*call, callResult) {
+	c.mu.Lock()
+	cl := c.pending[f.ID]
+	delete(c.pending, f.ID)
+	c.mu.Unlock()
+	if cl == nil {
+		return nil, callResult{}
+	}
+	var r callResult
+	switch {
+	case f.Flags&wire.FlagError != 0 && f.Seq == replyNoResponders:
+		r.err = fmt.Errorf("%w: %s", ErrNoResponders, cl.topic)
+	case f.Flags&wire.FlagError != 0 && f.Seq == replyTooMany:
+		r.err = fmt.Errorf("%w: %s", ErrTooManyRequests, cl.topic)
+	case f.Flags&wire.FlagError != 0:
+		r.err = &RemoteError{Topic: cl.topic, Text: string(f.Payload)}
+	default:
+		r.m = &Message{Topic: cl.topic, Data: slices.Clone(f.Payload), codec: c.o.codec}
+	}
+	return cl, r
+}
+
+// acknowledged handles the server's acknowledgement of the messages up to
+// seq.
+func (c *Client) acknowledged(seq uint64) {
+	q := c.q
+	q.mu.Lock()
+	if seq > c.acked {
+		c.acked = seq
+		q.ackLocked(seq)
+		q.freedLocked()
+	}
+	q.mu.Unlock()
 }
 
 // reply implements responder for requests a hub forwarded to this client.

@@ -164,9 +164,20 @@ func TestDeliveryQueueBeforeConnect(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The handler is in place before the server takes the connection, or
+	// the messages could arrive with no handler for them.
 	got := newCollector()
-	s := testServerAt(t, ServerConfig{}, addr)
+	s, err := NewServer(ServerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	s.Handle("t", got.handle)
+	l, err := net.Listen("unix", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(l)
+	defer s.Close()
 	if err := c.Flush(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,210 @@
+package ipc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/switchboard-ipc/switchboard/internal/testenv"
+)
+
+// directReads returns how many direct reads the client's connection has
+// begun.
+func directReads(c *Client) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.turn == nil {
+		return 0
+	}
+	return c.turn.uses.Load()
+}
+
+// Back-to-back requests read their replies directly, while messages the
+// server sends before and after each reply still reach the handler, every
+// one, in order, on the connection goroutine.
+func TestDirectRepliesWithPushes(t *testing.T) {
+	s, addr := testServer(t, ServerConfig{})
+	got := newCollector()
+	c := dialT(t, addr, WithFallback(got.handle))
+	id := c.ID()
+	n := 0
+	s.Handle("sync", func(m *Message) {
+		// One message before the reply and one after it.
+		n++
+		s.Send(id, "push", n)
+		m.Respond(n)
+		n++
+		s.Send(id, "push", n)
+	})
+	const requests = 300
+	for i := 1; i <= requests; i++ {
+		r, err := c.Request(testCtx(t), "sync", nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		var v int
+		if err := r.Decode(&v); err != nil || v != 2*i-1 {
+			t.Fatalf("request %d: reply %d (%v), want %d", i, v, err, 2*i-1)
+		}
+	}
+	msgs := got.wait(t, 2*requests)
+	for i, m := range msgs {
+		var v int
+		if err := m.Decode(&v); err != nil || v != i+1 {
+			t.Fatalf("push %d: got %d (%v)", i+1, v, err)
+		}
+	}
+	if len(msgs) != 2*requests {
+		t.Fatalf("got %d pushes, want %d", len(msgs), 2*requests)
+	}
+	if directReads(c) == 0 {
+		t.Fatal("no request read its reply directly")
+	}
+}
+
+// startDirect issues a request to a handler that does not answer until
+// release is closed, and returns once that request reads the connection
+// directly, with its result channel and cancel function.
+func startDirect(t *testing.T, c *Client, ctx context.Context) (<-chan error, context.CancelFunc) {
+	t.Helper()
+	for attempt := 0; attempt < 100; attempt++ {
+		// A request just answered leaves the turn free.
+		if _, err := c.Request(testCtx(t), "sync", nil); err != nil {
+			t.Fatal(err)
+		}
+		before := directReads(c)
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.Request(rctx, "hold", nil)
+			done <- err
+		}()
+		deadline := time.Now().Add(100 * time.Millisecond)
+		for directReads(c) == before && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Microsecond)
+		}
+		if directReads(c) != before {
+			return done, cancel
+		}
+		cancel() // it waits on the connection goroutine instead: again
+		<-done
+	}
+	t.Fatal("no request read its reply directly")
+	return nil, nil
+}
+
+// A request reading directly returns at once when its context is done,
+// and leaves the connection as it found it.
+func TestDirectReadCancel(t *testing.T) {
+	for _, deadline := range []bool{false, true} {
+		t.Run(fmt.Sprintf("deadline=%v", deadline), func(t *testing.T) {
+			s, addr := testServer(t, ServerConfig{})
+			release := make(chan struct{})
+			defer close(release)
+			s.Handle("sync", func(m *Message) { m.Respond(nil) })
+			s.Handle("hold", func(m *Message) {
+				go func() {
+					<-release
+					m.Respond(nil)
+				}()
+			})
+			got := newCollector()
+			var disconnects atomic.Int32
+			c := dialT(t, addr, WithFallback(got.handle), WithOnDisconnect(func(error) { disconnects.Add(1) }))
+			ctx := testCtx(t)
+			if deadline {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, 20*time.Second)
+				defer cancel()
+			}
+			done, cancel := startDirect(t, c, ctx)
+			cancel()
+			select {
+			case err := <-done:
+				if !errors.Is(err, context.Canceled) {
+					t.Fatalf("Request: %v, want context.Canceled", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Request did not return after its context was canceled")
+			}
+			// No read deadline is left behind: the connection still
+			// serves requests and messages.
+			if _, err := c.Request(testCtx(t), "sync", nil); err != nil {
+				t.Fatal(err)
+			}
+			s.Send(c.ID(), "push", 1)
+			got.wait(t, 1)
+			if n := disconnects.Load(); n != 0 {
+				t.Fatalf("%d disconnects after a canceled direct read", n)
+			}
+		})
+	}
+}
+
+// Close ends a request reading directly with ErrClientClosed.
+func TestDirectReadClose(t *testing.T) {
+	s, addr := testServer(t, ServerConfig{})
+	s.Handle("sync", func(m *Message) { m.Respond(nil) })
+	s.Handle("hold", func(m *Message) {})
+	c := dialT(t, addr)
+	done, cancel := startDirect(t, c, testCtx(t))
+	defer cancel()
+	c.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrClientClosed) {
+			t.Fatalf("Request: %v, want ErrClientClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Request did not return after Close")
+	}
+}
+
+// A request reading directly when the server goes away is sent again on
+// the next connection and answered there.
+func TestDirectReadReconnect(t *testing.T) {
+	s, addr := testServer(t, ServerConfig{})
+	s.Handle("sync", func(m *Message) { m.Respond(nil) })
+	s.Handle("hold", func(m *Message) {})
+	c := dialT(t, addr)
+	done, cancel := startDirect(t, c, testCtx(t))
+	defer cancel()
+	s.Close()
+	s2 := testServerAt(t, ServerConfig{}, addr)
+	s2.Handle("hold", func(m *Message) { m.Respond(nil) })
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Request across a reconnect: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Request not answered after the reconnect")
+	}
+}
+
+// A reply the connection goroutine read and handed over before it gave
+// the turn up is not waited for again by a request that then takes the
+// turn.
+func TestDirectReadReplyHandedOver(t *testing.T) {
+	s, addr := testServer(t, ServerConfig{})
+	s.Handle("sync", func(m *Message) { m.Respond(nil) })
+	c := dialT(t, addr)
+	c.lingerFor = time.Hour // the turn stays free once given up
+	testHookRequestWritten = func(cl *call) {
+		// Wait until the reply was handed over and the turn given up.
+		testenv.Eventually(t, 10*time.Second, "reply handed over", func() bool { return len(cl.ch) == 1 })
+		c.mu.Lock()
+		turn := c.turn
+		c.mu.Unlock()
+		testenv.Eventually(t, 10*time.Second, "turn given up", func() bool { return len(turn.tok) == 1 })
+	}
+	defer func() { testHookRequestWritten = nil }()
+	ctx, cancel := context.WithTimeout(testCtx(t), 10*time.Second)
+	defer cancel()
+	if _, err := c.Request(ctx, "sync", nil); err != nil {
+		t.Fatalf("Request: %v", err)
+	}
+}
