@@ -41,10 +41,10 @@ type outq struct {
 	buf       []byte   // the chunk producers append to
 	full      [][]byte // chunks before buf, not yet written, oldest first
 	fullBytes int      // their bytes
-	sent      int      // bytes of the oldest unwritten chunk already written (by a partial writeNowLocked)
+	sent      int      // bytes of the oldest unwritten chunk (full[0], else buf) already written
+	sentAcked int      // of those, the first ones acknowledged and dropped (retain)
 	spare     [][]byte // chunks for reuse
 
-	inflight int  // bytes the writer goroutine took and is writing
 	writing  bool // a write is under way outside mu
 	writer   bool // the writer goroutine of conn is running
 	waiting  bool // it waits for bytes on wake
@@ -137,10 +137,10 @@ const (
 )
 
 // unsentLocked returns the bytes not yet written. q.mu must be held.
-func (q *outq) unsentLocked() int { return q.fullBytes + len(q.buf) - q.sent + q.inflight }
+func (q *outq) unsentLocked() int { return q.fullBytes + len(q.buf) - q.sent }
 
 // heldLocked returns every byte the queue holds. q.mu must be held.
-func (q *outq) heldLocked() int { return q.keptBytes + q.fullBytes + len(q.buf) + q.inflight }
+func (q *outq) heldLocked() int { return q.keptBytes + q.fullBytes + len(q.buf) - q.sentAcked }
 
 // A producer writes what it appended itself (flushLocked), from its own
 // goroutine and without waiting for the socket, as a buffered writer
@@ -422,7 +422,7 @@ func (q *outq) writeNowLocked() {
 				case cap(w) < minChunk:
 					q.retireBufLocked()
 				case !q.retain:
-					q.buf, q.sent = q.buf[:0], 0
+					q.buf, q.sent, q.sentAcked = q.buf[:0], 0, 0
 				}
 				break
 			}
@@ -486,12 +486,14 @@ func (q *outq) recycleLocked(b []byte) {
 // wroteLocked disposes of a buffer written whole: kept when it holds
 // sequenced MSG frames not yet acknowledged, else reused. q.mu must be held.
 func (q *outq) wroteLocked(w []byte) {
+	off := q.sentAcked
+	q.sentAcked = 0
 	if !q.retain {
 		q.recycleLocked(w)
 		return
 	}
-	q.kept = append(q.kept, keptBuf{b: w})
-	q.keptBytes += len(w)
+	q.kept = append(q.kept, keptBuf{b: w, off: off})
+	q.keptBytes += len(w) - off
 	q.trimLocked()
 }
 
@@ -539,6 +541,29 @@ func (q *outq) trimLocked() bool {
 		q.kept[n] = keptBuf{}
 		q.kept = q.kept[:n]
 	}
+	// Then the written part of the oldest chunk not written whole: its
+	// acknowledged frames are dropped in place, the chunk stays.
+	if !q.retain {
+		return freed
+	}
+	c0 := q.buf
+	if len(q.full) > 0 {
+		c0 = q.full[0]
+	}
+	for q.sentAcked < q.sent {
+		size, typ, s := frameAt(c0[q.sentAcked:])
+		if q.sentAcked+size > q.sent {
+			break // not written whole yet
+		}
+		if typ == wire.TypeMsg && s != 0 {
+			if s > q.acked {
+				break
+			}
+			q.nmsg--
+		}
+		q.sentAcked += size
+		freed = true
+	}
 	return freed
 }
 
@@ -575,7 +600,7 @@ func (q *outq) attach(c net.Conn, acked uint64, prefix []byte) <-chan struct{} {
 		keep(q.buf)
 	}
 	clear(q.full)
-	q.buf, q.full, q.fullBytes, q.sent, q.nmsg = nb, q.full[:0], 0, 0, nmsg
+	q.buf, q.full, q.fullBytes, q.sent, q.sentAcked, q.nmsg = nb, q.full[:0], 0, 0, 0, nmsg
 	q.kept, q.keptBytes, q.acked = nil, 0, acked
 	return q.attachLocked(c)
 }
@@ -591,7 +616,7 @@ func (q *outq) attachKeep(c net.Conn) <-chan struct{} {
 func (q *outq) attachLocked(c net.Conn) <-chan struct{} {
 	q.conn = c
 	q.tw = newTryWriter(c)
-	q.writing, q.writer, q.inflight = false, false, 0
+	q.writing, q.writer = false, false
 	q.unacked, q.wroteSeq, q.streaming, q.holdArmed = 0, 0, false, false
 	q.done = make(chan struct{})
 	done := q.done
@@ -677,37 +702,55 @@ func (q *outq) writeLoop(c net.Conn) {
 	q.mu.Unlock()
 }
 
-// writeLocked writes everything waiting to c, outside the lock, from its
-// own buffer while producers append to a spare one. q.mu must be held and c
-// the connection. It returns true with q.mu held, or false with q.mu
-// released when the write failed (then c is closed and onWrite called).
+// writeLocked writes what waits in the oldest chunk to c, outside the
+// lock. Producers go on appending meanwhile: after the bytes being written
+// when the chunk is buf (they never move), or to a new chunk. A chunk is
+// set aside as written (wroteLocked) only once it is full and written
+// whole, so a receiver that is written to often, in small writes, still
+// fills its chunks: its bytes stay in a few cache-warm chunks instead of
+// one chunk per write. q.mu must be held and c the connection. It returns
+// true with q.mu held, or false with q.mu released when the write failed
+// (then c is closed and onWrite called).
 func (q *outq) writeLocked(c net.Conn) bool {
-	var w []byte
-	var seq uint64 // the last sequence number in w, when known
-	if len(q.full) > 0 {
-		w = q.full[0]
-		n := copy(q.full, q.full[1:])
-		q.full[n] = nil
-		q.full = q.full[:n]
-		q.fullBytes -= len(w)
-	} else {
-		w = q.buf
-		q.buf = q.takeSpareLocked()
-		seq = q.lastSeq
+	whole := len(q.full) > 0
+	w, seq := q.buf, q.lastSeq
+	if whole {
+		w, seq = q.full[0], 0
 	}
-	from := q.sent
-	q.sent = 0
-	q.inflight = len(w) - from
-	q.batch = len(w)
+	from, end := q.sent, len(w)
+	q.batch = end - from
 	q.writing = true
 	q.mu.Unlock()
-	_, err := c.Write(w[from:])
+	_, err := c.Write(w[from:end])
 	q.mu.Lock()
-	q.writing, q.inflight = false, 0
+	q.writing = false
 	q.writes++
-	q.noteWrittenLocked(len(w) - from)
-	q.wroteSeq = max(q.wroteSeq, seq)
-	q.wroteLocked(w)
+	q.noteWrittenLocked(end - from)
+	// w is still the oldest chunk not written whole: full[0] if it was
+	// set aside meanwhile (full was empty unless w was full[0]), else buf.
+	q.sent = end
+	if !whole {
+		q.wroteSeq = max(q.wroteSeq, seq)
+	}
+	switch {
+	case len(q.full) > 0:
+		w = q.full[0] // with what was appended to it before it was set aside
+		if q.sent == len(w) {
+			nf := copy(q.full, q.full[1:])
+			q.full[nf] = nil
+			q.full = q.full[:nf]
+			q.fullBytes -= len(w)
+			q.sent = 0
+			q.wroteLocked(w)
+		}
+	case q.sent == len(q.buf):
+		switch {
+		case cap(w) < minChunk:
+			q.retireBufLocked()
+		case !q.retain:
+			q.buf, q.sent, q.sentAcked = q.buf[:0], 0, 0
+		}
+	}
 	q.freedLocked()
 	if err == nil || q.conn != c {
 		return true

@@ -441,3 +441,44 @@ func TestOutqRetainWrittenInChunk(t *testing.T) {
 	q.detach(c)
 	<-done
 }
+
+// Producers append while the writer goroutine writes the same chunk, and
+// fill it so that it is set aside mid-write: every frame arrives once, in
+// order, whole.
+func TestOutqAppendDuringWrite(t *testing.T) {
+	for _, retain := range []bool{false, true} {
+		for round := range 20 {
+			a, b := testenv.UnixPair(t)
+			q := newOutq(retain, 0)
+			done := q.attach(a, 0, nil)
+			const n = 400
+			go func() {
+				for i := range n {
+					// Sizes that do not divide a chunk, so chunks fill
+					// at varying points of a write.
+					payload := bytes.Repeat([]byte{byte(i)}, 200+(i*37+round*101)%1500)
+					q.appendFrame(msgFrame(uint64(i+1), payload))
+				}
+			}()
+			b.SetReadDeadline(time.Now().Add(10 * time.Second))
+			for i, f := range readFrames(t, b, n) {
+				want := 200 + (i*37+round*101)%1500
+				if f.Seq != uint64(i+1) || len(f.Payload) != want || f.Payload[0] != byte(i) || f.Payload[want-1] != byte(i) {
+					t.Fatalf("retain %v round %d frame %d: seq %d, %d bytes, want %d", retain, round, i, f.Seq, len(f.Payload), want)
+				}
+			}
+			eventually(t, "the writes to finish", func() bool {
+				q.mu.Lock()
+				defer q.mu.Unlock()
+				return !q.busyLocked()
+			})
+			q.mu.Lock()
+			if q.fullBytes != 0 || len(q.full) != 0 || q.unsentLocked() != 0 {
+				t.Fatalf("retain %v round %d: %d chunks of %d bytes set aside, %d unsent after every write", retain, round, len(q.full), q.fullBytes, q.unsentLocked())
+			}
+			q.mu.Unlock()
+			q.detach(a)
+			<-done
+		}
+	}
+}
