@@ -45,10 +45,10 @@ type outq struct {
 	sentAcked int      // of those, the first ones acknowledged and dropped (retain)
 	spare     [][]byte // chunks for reuse
 
-	writing  bool // a write is under way outside mu
-	writer   bool // the writer goroutine of conn is running
-	waiting  bool // it waits for bytes on wake
-	wake     chan struct{}
+	writing bool // a write is under way outside mu
+	writer  bool // the writer goroutine of conn is running
+	waiting bool // it waits for bytes on wake
+	wake    chan struct{}
 
 	// retain: written buffers holding sequenced MSG frames not yet
 	// acknowledged, oldest first, and their bytes.
