@@ -29,13 +29,15 @@ import (
 //
 // Producers append to a chunk (buf) of at most chunkSize bytes (or one
 // larger frame); a full chunk is set aside (full) and a new one begun. A
-// write takes the oldest chunk whole, so bytes appended during a write are
-// never moved, and no write is larger than a chunk: the bytes written are
-// still in the cache, as with a buffered writer. With retain set (native
-// sessions and queueing clients), a written buffer that holds MSG frames
-// with a sequence number is kept (kept) until the peer has acknowledged
-// them all (ack); on the next connection those frames are written again
-// (attach). Acknowledged buffers are reused, not copied or compacted.
+// write takes what is unwritten in the oldest chunk, where it is, while
+// producers append after it: bytes never move, no write is larger than a
+// chunk, and the bytes written are still in the cache, as with a buffered
+// writer. A chunk is done with once it is full and written whole. With
+// retain set (native sessions and queueing clients), a written chunk that
+// holds MSG frames with a sequence number is kept (kept) until the peer
+// has acknowledged them all (ack); on the next connection those frames are
+// written again (attach). Acknowledged chunks are reused, not copied or
+// compacted.
 type outq struct {
 	mu        sync.Mutex
 	buf       []byte   // the chunk producers append to
