@@ -244,6 +244,7 @@ type Client struct {
 	lastDeliv uint64
 	origins   map[[16]byte]uint64
 	needAck   bool
+	ackBytes  int // bytes of MSG frames read since the last acknowledgement
 	routes    routeCache[*route]
 	msg       Message
 	topic     string
@@ -712,14 +713,16 @@ func (c *Client) readNative(t *readTurn) error {
 			return err
 		}
 		replied = replied || r
-		if t.rd.Buffered() > 0 {
+		if t.rd.FrameBuffered() {
 			continue
 		}
-		if c.needAck {
-			c.needAck = false
+		// About to read the connection: acknowledge once caught up, or
+		// every ackEvery bytes of a stream that keeps coming.
+		if c.needAck && (t.rd.Buffered() == 0 || c.ackBytes >= ackEvery) {
+			c.needAck, c.ackBytes = false, 0
 			c.q.appendFrameNow(&wire.Frame{Type: wire.TypeAck, Seq: c.lastDeliv})
 		}
-		if replied {
+		if replied && t.rd.Buffered() == 0 {
 			// A requester waited: more may follow, and read directly.
 			replied = false
 			if err := c.linger(t, &timer); err != nil {
@@ -737,6 +740,7 @@ func (c *Client) handleFrame(f *wire.Frame) (replied bool, err error) {
 	case wire.TypeMsg, wire.TypeReq:
 		if f.Type == wire.TypeMsg && f.Seq != 0 {
 			c.needAck = true
+			c.ackBytes += wire.FrameSize(f)
 			if f.Seq <= c.lastDeliv {
 				break // resent after a reconnect: seen already
 			}

@@ -152,7 +152,7 @@ func (c *Client) readDirect(ctx context.Context, t *readTurn, cl *call, id uint6
 		ended.Unlock()
 		t.conn.SetReadDeadline(time.Time{})
 	}
-	if t.held || t.err != nil || t.rd.Buffered() > 0 {
+	if t.held || t.err != nil || t.rd.FrameBuffered() {
 		t.tok <- struct{}{}
 		t.wake()
 	} else {

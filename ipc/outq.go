@@ -41,10 +41,9 @@ import (
 type outq struct {
 	mu        sync.Mutex
 	buf       []byte   // the chunk producers append to
-	full      [][]byte // chunks before buf, not yet written, oldest first
+	full      []chunk  // chunks before buf, not yet written whole, oldest first
 	fullBytes int      // their bytes
 	sent      int      // bytes of the oldest unwritten chunk (full[0], else buf) already written
-	sentAcked int      // of those, the first ones acknowledged and dropped (retain)
 	spare     [][]byte // chunks for reuse
 
 	writing bool // a write is under way outside mu
@@ -54,7 +53,7 @@ type outq struct {
 
 	// retain: written buffers holding sequenced MSG frames not yet
 	// acknowledged, oldest first, and their bytes.
-	kept      []keptBuf
+	kept      []chunk
 	keptBytes int
 	acked     uint64 // the highest sequence number acknowledged on this connection
 
@@ -68,8 +67,7 @@ type outq struct {
 	// retainFactor*limit to all bytes held (server sessions: a consumer is
 	// slow when it does not read, not when its acknowledgements lag).
 	unsentLimit bool
-	maxMsgs     int // bound on nmsg when > 0
-	nmsg        int // sequenced MSG frames held (kept or not yet written)
+	maxMsgs     int // bound on nmsgLocked() when > 0
 	space       chan struct{}
 	batch       int             // bytes of the last write
 	writes      uint64          // writes done, for trimIdle and keep-alives
@@ -94,23 +92,32 @@ type outq struct {
 	holdFor   time.Duration
 }
 
-// keptBuf is a written buffer of a retaining queue: b[off:] are the frames
-// not yet acknowledged.
-type keptBuf struct {
-	b   []byte
-	off int
+// chunk is a chunk set aside: full and not yet written whole, or written
+// and kept until acknowledged. last is an upper bound of the sequence
+// numbers of its MSG frames (the queue's lastSeq when it was set aside):
+// a chunk is acknowledged whole once last is, without reading it, so its
+// bytes are only ever touched by the goroutines that append and write.
+type chunk struct {
+	b    []byte
+	last uint64
 }
 
 // retainFactor bounds the written but unacknowledged bytes of a server
 // session, as a multiple of its limit.
 const retainFactor = 4
 
-// The number of chunks a queue keeps for reuse: a retaining queue gets its
-// written chunks back only when they are acknowledged, in bursts.
-const (
-	maxSpare       = 4
-	maxSpareRetain = 16
-)
+// maxSpare is the number of chunks a queue keeps for its own reuse (the
+// most recently written, still in the cache). Beyond it, chunks go to
+// chunkPool, shared by every queue of the process: a retaining queue gets
+// its chunks back only when they are acknowledged, in bursts as large as
+// the acknowledgements are late (a reader kept off the CPU for a few
+// milliseconds leaves megabytes unacknowledged), and a chunk given back in
+// one burst is taken again in the next, by this queue or another, instead
+// of being allocated and zeroed anew.
+const maxSpare = 4
+
+// chunkPool holds chunks of chunkSize bytes for any queue to reuse.
+var chunkPool sync.Pool // of *[]byte
 
 func newOutq(retain bool, limit int) *outq {
 	return &outq{retain: retain, limit: limit, wake: make(chan struct{}, 1)}
@@ -131,6 +138,15 @@ func frameAt(b []byte) (size int, typ wire.Type, seq uint64) {
 	return size, wire.Type(b[offType]), binary.BigEndian.Uint64(b[offSeq:])
 }
 
+// ackEvery bounds the bytes of sequenced MSG frames a native reader takes
+// in before it acknowledges them, when it keeps finding more to read: it
+// acknowledges when it is about to read the connection and either has
+// nothing left buffered (it caught up) or read ackEvery bytes since its last
+// acknowledgement. The sender keeps what it wrote until then; without the
+// bound a stream that never lets the reader catch up, a frame split
+// across every read, would be kept up to the queue's limit.
+const ackEvery = 2 * chunkSize
+
 // chunkSize is the size of the chunks a queue appends to and writes, and
 // minChunk the smallest one it reuses.
 const (
@@ -142,7 +158,18 @@ const (
 func (q *outq) unsentLocked() int { return q.fullBytes + len(q.buf) - q.sent }
 
 // heldLocked returns every byte the queue holds. q.mu must be held.
-func (q *outq) heldLocked() int { return q.keptBytes + q.fullBytes + len(q.buf) - q.sentAcked }
+func (q *outq) heldLocked() int { return q.keptBytes + q.fullBytes + len(q.buf) }
+
+// nmsgLocked returns the number of sequenced MSG frames held (kept or not
+// yet written) by a retaining queue. Their sequence numbers are
+// consecutive, one per MSG appended, and every one above acked is held.
+// q.mu must be held.
+func (q *outq) nmsgLocked() int {
+	if !q.retain || q.acked >= q.lastSeq {
+		return 0
+	}
+	return int(q.lastSeq - q.acked)
+}
 
 // A producer writes what it appended itself (flushLocked), from its own
 // goroutine and without waiting for the socket, as a buffered writer
@@ -232,13 +259,22 @@ func (q *outq) reserveLocked(n int) {
 		if len(q.full) == 0 && q.sent == len(q.buf) && !q.writing {
 			q.retireBufLocked() // written whole already (writeNowLocked)
 		} else {
-			q.full = append(q.full, q.buf)
+			q.full = append(q.full, chunk{q.buf, q.lastSeq})
 			q.fullBytes += len(q.buf)
 		}
 		q.buf = q.takeSpareLocked()
 		busy = true
 	}
 	if len(q.buf) == 0 && cap(q.buf) < n {
+		// A spare chunk first: a queue has spares only while it was busy
+		// lately (trimIdle lets them go), and a stream that paused for an
+		// acknowledgement must not go on in small buffers.
+		if b := q.takeSpareLocked(); cap(b) >= n {
+			q.buf = b
+			return
+		} else if b != nil {
+			q.spare = append(q.spare, b)
+		}
 		size := 512
 		if busy {
 			size = chunkSize
@@ -259,7 +295,7 @@ func (q *outq) roomLocked(n int, msg bool) bool {
 			return false
 		}
 	}
-	if msg && q.maxMsgs > 0 && q.nmsg >= q.maxMsgs {
+	if msg && q.maxMsgs > 0 && q.nmsgLocked() >= q.maxMsgs {
 		return false
 	}
 	return true
@@ -297,7 +333,7 @@ const highWater = 4 * chunkSize
 // fanoutHighWater is highWater for a producer that writes to many queues
 // (broadcast, a hub relaying a publication): pacing it by each queue would
 // hold every receiver to the slowest one's pace, so it runs further ahead.
-const fanoutHighWater = maxSpareRetain * chunkSize
+const fanoutHighWater = 16 * chunkSize
 
 // paceLocked waits while more than highWater bytes wait to be written to
 // the connection, until ctx is done or the queue is detached or closed. It
@@ -379,9 +415,6 @@ func (q *outq) appendLocked(f *wire.Frame) {
 // sequence number seq. q.mu must be held.
 func (q *outq) appendedMsgLocked(seq uint64) {
 	q.lastSeq = seq
-	if q.retain {
-		q.nmsg++
-	}
 }
 
 // retireBufLocked disposes of buf, written whole (kept until acknowledged,
@@ -389,7 +422,7 @@ func (q *outq) appendedMsgLocked(seq uint64) {
 func (q *outq) retireBufLocked() {
 	w := q.buf
 	q.buf, q.sent = nil, 0
-	q.wroteLocked(w)
+	q.wroteLocked(chunk{w, q.lastSeq})
 }
 
 // writeNowLocked writes what waits from the calling goroutine, when no
@@ -403,7 +436,7 @@ func (q *outq) writeNowLocked() {
 	for q.tw != nil && (!q.writer || q.waiting) && !q.writing && q.pendingLocked() {
 		w, last := q.buf, len(q.full) == 0
 		if !last {
-			w = q.full[0]
+			w = q.full[0].b
 		}
 		n, err := q.tw.TryWrite(w[q.sent:])
 		if n > 0 {
@@ -420,21 +453,16 @@ func (q *outq) writeNowLocked() {
 				// The small buffer of an idle connection is let go.
 				q.batch = len(w)
 				q.wroteSeq = max(q.wroteSeq, q.lastSeq)
-				switch {
-				case cap(w) < minChunk:
+				if cap(w) < minChunk {
 					q.retireBufLocked()
-				case !q.retain:
-					q.buf, q.sent, q.sentAcked = q.buf[:0], 0, 0
+				} else {
+					q.rewindLocked()
 				}
 				break
 			}
 			if q.sent == len(w) {
 				q.batch, q.sent = len(w), 0
-				nf := copy(q.full, q.full[1:])
-				q.full[nf] = nil
-				q.full = q.full[:nf]
-				q.fullBytes -= len(w)
-				q.wroteLocked(w)
+				q.wroteLocked(q.popFullLocked())
 				continue
 			}
 		}
@@ -470,33 +498,57 @@ func (q *outq) takeSpareLocked() []byte {
 		q.spare = q.spare[:n-1]
 		return b
 	}
+	if p, _ := chunkPool.Get().(*[]byte); p != nil {
+		return *p
+	}
 	return nil
 }
 
 // recycleLocked keeps a written chunk for reuse: not the small buffers of
 // an idle connection, nor a large frame's. q.mu must be held.
 func (q *outq) recycleLocked(b []byte) {
-	limit := maxSpare
-	if q.retain {
-		limit = maxSpareRetain
-	}
-	if cap(b) >= minChunk && cap(b) <= 2*chunkSize && len(q.spare) < limit {
+	switch {
+	case cap(b) < minChunk || cap(b) > 2*chunkSize:
+	case len(q.spare) < maxSpare:
 		q.spare = append(q.spare, b[:0])
+	case cap(b) == chunkSize:
+		b = b[:0]
+		chunkPool.Put(&b)
 	}
 }
 
 // wroteLocked disposes of a buffer written whole: kept when it holds
 // sequenced MSG frames not yet acknowledged, else reused. q.mu must be held.
-func (q *outq) wroteLocked(w []byte) {
-	off := q.sentAcked
-	q.sentAcked = 0
+func (q *outq) wroteLocked(c chunk) {
 	if !q.retain {
-		q.recycleLocked(w)
+		q.recycleLocked(c.b)
 		return
 	}
-	q.kept = append(q.kept, keptBuf{b: w, off: off})
-	q.keptBytes += len(w) - off
+	q.kept = append(q.kept, c)
+	q.keptBytes += len(c.b)
 	q.trimLocked()
+}
+
+// popFullLocked removes and returns the oldest full chunk, written whole.
+// q.mu must be held.
+func (q *outq) popFullLocked() chunk {
+	c := q.full[0]
+	n := copy(q.full, q.full[1:])
+	q.full[n] = chunk{}
+	q.full = q.full[:n]
+	q.fullBytes -= len(c.b)
+	q.sent = 0
+	return c
+}
+
+// rewindLocked lets producers append from the start of buf again, once
+// everything in it is written and needs no acknowledgement (or has it):
+// the next frames go to the same cache lines, as in a buffered writer.
+// q.mu must be held.
+func (q *outq) rewindLocked() {
+	if len(q.full) == 0 && !q.writing && q.sent == len(q.buf) && (!q.retain || q.acked >= q.lastSeq) {
+		q.buf, q.sent = q.buf[:0], 0
+	}
 }
 
 // ackLocked drops retained frames up to and including sequence number seq.
@@ -520,51 +572,26 @@ func (q *outq) ackLocked(seq uint64) {
 	}
 }
 
-// trimLocked drops the kept frames that need no acknowledgement or were
-// acknowledged, and reports whether it dropped any. q.mu must be held.
+// trimLocked drops the kept chunks whose frames were all acknowledged (or
+// need no acknowledgement), and rewinds buf when all of it was; it reports
+// whether it dropped any bytes. It never reads a chunk: the goroutine that
+// reads acknowledgements may run on another core than the producer, and
+// reading the chunks there would cost the producer a cache miss per line
+// when it writes them again. q.mu must be held.
 func (q *outq) trimLocked() bool {
 	freed := false
-	for len(q.kept) > 0 {
-		k := &q.kept[0]
-		for k.off < len(k.b) {
-			size, typ, s := frameAt(k.b[k.off:])
-			if typ == wire.TypeMsg && s != 0 {
-				if s > q.acked {
-					return freed
-				}
-				q.nmsg--
-			}
-			k.off += size
-			q.keptBytes -= size
-			freed = true
-		}
-		q.recycleLocked(k.b)
+	for len(q.kept) > 0 && q.kept[0].last <= q.acked {
+		c := q.kept[0]
 		n := copy(q.kept, q.kept[1:])
-		q.kept[n] = keptBuf{}
+		q.kept[n] = chunk{}
 		q.kept = q.kept[:n]
-	}
-	// Then the written part of the oldest chunk not written whole: its
-	// acknowledged frames are dropped in place, the chunk stays.
-	if !q.retain {
-		return freed
-	}
-	c0 := q.buf
-	if len(q.full) > 0 {
-		c0 = q.full[0]
-	}
-	for q.sentAcked < q.sent {
-		size, typ, s := frameAt(c0[q.sentAcked:])
-		if q.sentAcked+size > q.sent {
-			break // not written whole yet
-		}
-		if typ == wire.TypeMsg && s != 0 {
-			if s > q.acked {
-				break
-			}
-			q.nmsg--
-		}
-		q.sentAcked += size
+		q.keptBytes -= len(c.b)
+		q.recycleLocked(c.b)
 		freed = true
+	}
+	if n := len(q.buf); n > 0 && len(q.kept) == 0 {
+		q.rewindLocked()
+		freed = freed || len(q.buf) < n
 	}
 	return freed
 }
@@ -581,28 +608,26 @@ func (q *outq) attach(c net.Conn, acked uint64, prefix []byte) <-chan struct{} {
 	defer q.mu.Unlock()
 	nb := make([]byte, 0, len(prefix)+q.heldLocked()+512)
 	nb = append(nb, prefix...)
-	nmsg := 0
 	if q.retain {
 		keep := func(b []byte) {
 			for i := 0; i < len(b); {
 				size, typ, s := frameAt(b[i:])
 				if typ == wire.TypeMsg && s != 0 && s > acked {
 					nb = append(nb, b[i:i+size]...)
-					nmsg++
 				}
 				i += size
 			}
 		}
 		for _, k := range q.kept {
-			keep(k.b[k.off:])
+			keep(k.b)
 		}
-		for _, b := range q.full {
-			keep(b)
+		for _, c := range q.full {
+			keep(c.b)
 		}
 		keep(q.buf)
 	}
 	clear(q.full)
-	q.buf, q.full, q.fullBytes, q.sent, q.sentAcked, q.nmsg = nb, q.full[:0], 0, 0, 0, nmsg
+	q.buf, q.full, q.fullBytes, q.sent = nb, q.full[:0], 0, 0
 	q.kept, q.keptBytes, q.acked = nil, 0, acked
 	return q.attachLocked(c)
 }
@@ -717,7 +742,7 @@ func (q *outq) writeLocked(c net.Conn) bool {
 	whole := len(q.full) > 0
 	w, seq := q.buf, q.lastSeq
 	if whole {
-		w, seq = q.full[0], 0
+		w, seq = q.full[0].b, 0
 	}
 	from, end := q.sent, len(w)
 	q.batch = end - from
@@ -736,21 +761,15 @@ func (q *outq) writeLocked(c net.Conn) bool {
 	}
 	switch {
 	case len(q.full) > 0:
-		w = q.full[0] // with what was appended to it before it was set aside
-		if q.sent == len(w) {
-			nf := copy(q.full, q.full[1:])
-			q.full[nf] = nil
-			q.full = q.full[:nf]
-			q.fullBytes -= len(w)
-			q.sent = 0
-			q.wroteLocked(w)
+		// With what was appended to it before it was set aside.
+		if q.sent == len(q.full[0].b) {
+			q.wroteLocked(q.popFullLocked())
 		}
 	case q.sent == len(q.buf):
-		switch {
-		case cap(w) < minChunk:
+		if cap(w) < minChunk {
 			q.retireBufLocked()
-		case !q.retain:
-			q.buf, q.sent, q.sentAcked = q.buf[:0], 0, 0
+		} else {
+			q.rewindLocked()
 		}
 	}
 	q.freedLocked()
@@ -783,6 +802,11 @@ func (q *outq) trimIdle() {
 		}
 		if len(q.buf) == 0 {
 			q.buf, q.sent = nil, 0
+		}
+		for _, b := range q.spare {
+			if cap(b) == chunkSize {
+				chunkPool.Put(&b)
+			}
 		}
 		clear(q.spare)
 		q.spare = nil

@@ -55,16 +55,16 @@ func TestOutqKeepsChunksUntilAcked(t *testing.T) {
 		return !q.busyLocked()
 	})
 	q.mu.Lock()
-	if q.nmsg != n || q.keptBytes == 0 || len(q.kept) < 2 {
-		t.Errorf("before ack: nmsg %d, kept %d bytes in %d chunks", q.nmsg, q.keptBytes, len(q.kept))
+	if q.nmsgLocked() != n || q.keptBytes == 0 || len(q.kept) < 2 {
+		t.Errorf("before ack: nmsg %d, kept %d bytes in %d chunks", q.nmsgLocked(), q.keptBytes, len(q.kept))
 	}
 	q.ackLocked(n / 2)
-	if q.nmsg != n-n/2 {
-		t.Errorf("after ack of half: nmsg %d, want %d", q.nmsg, n-n/2)
+	if q.nmsgLocked() != n-n/2 {
+		t.Errorf("after ack of half: nmsg %d, want %d", q.nmsgLocked(), n-n/2)
 	}
 	q.ackLocked(n)
-	if q.nmsg != 0 || q.keptBytes != 0 || len(q.kept) != 0 || q.heldLocked() != 0 {
-		t.Errorf("after ack of all: nmsg %d, kept %d bytes in %d chunks, held %d", q.nmsg, q.keptBytes, len(q.kept), q.heldLocked())
+	if q.nmsgLocked() != 0 || q.keptBytes != 0 || len(q.kept) != 0 || q.heldLocked() != 0 {
+		t.Errorf("after ack of all: nmsg %d, kept %d bytes in %d chunks, held %d", q.nmsgLocked(), q.keptBytes, len(q.kept), q.heldLocked())
 	}
 	if len(q.spare) == 0 {
 		t.Error("acknowledged chunks were not kept for reuse")
@@ -93,7 +93,7 @@ func TestOutqAckBeforeWriteEnds(t *testing.T) {
 	eventually(t, "the written frames to be dropped", func() bool {
 		q.mu.Lock()
 		defer q.mu.Unlock()
-		return !q.busyLocked() && q.nmsg == 0 && q.keptBytes == 0
+		return !q.busyLocked() && q.nmsgLocked() == 0 && q.keptBytes == 0
 	})
 	q.detach(a)
 	<-done

@@ -38,8 +38,9 @@ type sconn struct {
 	handlerRC routeCache[*route]
 	subsRC    routeCache[*session]
 
-	needAck bool
-	done    chan struct{} // closed when the reader has finished
+	needAck  bool
+	ackBytes int           // bytes of MSG frames read since the last acknowledgement
+	done     chan struct{} // closed when the reader has finished
 
 	errMu sync.Mutex
 	err   error // the reason the connection ends, when known first

@@ -41,7 +41,9 @@ func (c *sconn) serveNative(ctx context.Context) error {
 		if err := c.frame(ctx, f); err != nil {
 			return err
 		}
-		if rd.Buffered() == 0 && c.br.Buffered() == 0 && c.needAck {
+		// About to read the connection: acknowledge once caught up, or
+		// every ackEvery bytes of a stream that keeps coming.
+		if c.needAck && !rd.FrameBuffered() && c.br.Buffered() == 0 && (rd.Buffered() == 0 || c.ackBytes >= ackEvery) {
 			c.ack()
 		}
 	}
@@ -49,7 +51,7 @@ func (c *sconn) serveNative(ctx context.Context) error {
 
 // ack acknowledges what the client sent, once its reader has caught up.
 func (c *sconn) ack() {
-	c.needAck = false
+	c.needAck, c.ackBytes = false, 0
 	ss := c.sess
 	if c.srv.cfg.AckAfterDelivery && c.srv.cfg.Hub {
 		ss.sendAck()
@@ -195,6 +197,7 @@ func (c *sconn) frame(ctx context.Context, f *wire.Frame) error {
 	case wire.TypeMsg:
 		if f.Seq != 0 {
 			c.needAck = true
+			c.ackBytes += wire.FrameSize(f)
 			if f.Seq <= ss.lastRecv.Load() {
 				return nil // a resent duplicate
 			}

@@ -253,6 +253,14 @@ func (r *Reader) MaxFrame() int { return r.max }
 // not yet decoded.
 func (r *Reader) Buffered() int { return r.w - r.r }
 
+// FrameBuffered reports whether a whole frame is buffered, so that the
+// next ReadFrame returns without reading from the underlying reader (or
+// fails on what is buffered).
+func (r *Reader) FrameBuffered() bool {
+	n := r.w - r.r
+	return n >= 4 && uint64(n) >= 4+uint64(binary.BigEndian.Uint32(r.buf[r.r:]))
+}
+
 // ReadFrame reads the next frame into f. f's Topic and Payload point into
 // the Reader's buffer and are valid only until the next call to ReadFrame;
 // copy them to keep them. Their capacity is capped at their length, so

@@ -320,3 +320,45 @@ func TestSmallLimit(t *testing.T) {
 		t.Fatalf("one byte over: %v", err)
 	}
 }
+
+// FrameBuffered tells whether the next ReadFrame needs the underlying
+// reader: a split frame is not buffered until its last byte arrived.
+func TestFrameBuffered(t *testing.T) {
+	f := Frame{Type: TypeMsg, Topic: []byte("t"), Payload: make([]byte, 100)}
+	one := AppendFrame(nil, &f)
+	stream := append(append([]byte(nil), one...), one...)
+	// Hand the stream over in pieces: the first frame and 10 bytes of the
+	// second, then the rest.
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write(stream[:len(one)+10])
+		pw.Write(stream[len(one)+10:])
+		pw.Close()
+	}()
+	r := NewReader(pr, 0)
+	if r.FrameBuffered() {
+		t.Fatal("a whole frame buffered before any read")
+	}
+	var got Frame
+	if err := r.ReadFrame(&got); err != nil {
+		t.Fatal(err)
+	}
+	if r.Buffered() != 10 || r.FrameBuffered() {
+		t.Fatalf("after the first frame: %d bytes buffered, whole frame %v; want 10, false", r.Buffered(), r.FrameBuffered())
+	}
+	if err := r.ReadFrame(&got); err != nil {
+		t.Fatal(err)
+	}
+	if r.Buffered() != 0 || r.FrameBuffered() {
+		t.Fatalf("after the second frame: %d bytes buffered, whole frame %v", r.Buffered(), r.FrameBuffered())
+	}
+	// Both frames in one read: the second is buffered whole after the
+	// first is read.
+	r = NewReader(bytes.NewReader(stream), 0)
+	if err := r.ReadFrame(&got); err != nil {
+		t.Fatal(err)
+	}
+	if !r.FrameBuffered() {
+		t.Fatal("the second frame of one read is not reported buffered")
+	}
+}
