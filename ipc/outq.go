@@ -145,7 +145,7 @@ func frameAt(b []byte) (size int, typ wire.Type, seq uint64) {
 // acknowledgement. The sender keeps what it wrote until then; without the
 // bound a stream that never lets the reader catch up, a frame split
 // across every read, would be kept up to the queue's limit.
-const ackEvery = 2 * chunkSize
+const ackEvery = 16 * chunkSize
 
 // chunkSize is the size of the chunks a queue appends to and writes, and
 // minChunk the smallest one it reuses.
