@@ -1,6 +1,7 @@
 package ipc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -277,5 +278,75 @@ func TestDeliveryNewProcessResumesID(t *testing.T) {
 	}
 	if n := len(got.wait(t, 6)); n != 6 {
 		t.Fatalf("%d messages", n)
+	}
+}
+
+// A client whose stream never lets it catch up (every write of the server
+// ends inside a frame) still acknowledges, at least every ackEvery bytes,
+// so the server does not keep the whole stream.
+func TestDeliveryAckWithoutCatchingUp(t *testing.T) {
+	l, err := net.Listen("unix", shortSock(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	acked := make(chan uint64, 1)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		if err := wire.ReadPreface(c); err != nil {
+			return
+		}
+		rd := wire.NewReader(c, 0)
+		var f wire.Frame
+		if rd.ReadFrame(&f) != nil || f.Type != wire.TypeHello {
+			return
+		}
+		welcome, _ := wire.MarshalWelcome(&wire.Welcome{ID: "00000000-0000-4000-8000-000000000001"})
+		out := append([]byte(nil), wire.Preface[:]...)
+		out = wire.AppendFrame(out, &wire.Frame{Type: wire.TypeWelcome, Payload: welcome})
+		if _, err := c.Write(out); err != nil {
+			return
+		}
+		go func() {
+			for rd.ReadFrame(&f) == nil {
+				if f.Type == wire.TypeAck {
+					select {
+					case acked <- f.Seq:
+					default:
+					}
+				}
+			}
+		}()
+		// 2 * ackEvery of 1 KiB messages, each write ending 10 bytes
+		// into the next frame; the last frame is never finished.
+		payload := bytes.Repeat([]byte("x"), 1000)
+		frame := wire.FrameSize(&wire.Frame{Topic: []byte("t"), Payload: payload})
+		var stream []byte
+		for seq := uint64(1); len(stream) < 2*ackEvery+2*frame; seq++ {
+			stream = wire.AppendFrame(stream, &wire.Frame{Type: wire.TypeMsg, Seq: seq, Topic: []byte("t"), Payload: payload})
+		}
+		from := 0
+		for to := frame + 10; to <= len(stream); to += frame {
+			if _, err := c.Write(stream[from:to]); err != nil {
+				return
+			}
+			from = to
+		}
+		<-done // the connection stays open until the test is over
+	}()
+	dialT(t, l.Addr().String())
+	select {
+	case seq := <-acked:
+		if seq == 0 {
+			t.Fatal("acknowledged sequence number 0")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no acknowledgement from a client that never caught up")
 	}
 }
