@@ -350,3 +350,57 @@ func TestDeliveryAckWithoutCatchingUp(t *testing.T) {
 		t.Fatal("no acknowledgement from a client that never caught up")
 	}
 }
+
+// The server, too, acknowledges a client's stream that never lets it catch
+// up (every write ends inside a frame), at least every ackEvery bytes.
+func TestDeliveryServerAckWithoutCatchingUp(t *testing.T) {
+	s, addr := testServer(t, ServerConfig{})
+	s.Handle("t", func(m *Message) {})
+	c, err := net.Dial("unix", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	hello, _ := wire.MarshalHello(&wire.Hello{Codec: "raw"})
+	head := append([]byte(nil), wire.Preface[:]...)
+	head = wire.AppendFrame(head, &wire.Frame{Type: wire.TypeHello, Payload: hello})
+	if _, err := c.Write(head); err != nil {
+		t.Fatal(err)
+	}
+	if err := wire.ReadPreface(c); err != nil {
+		t.Fatal(err)
+	}
+	acked := make(chan uint64, 1)
+	go func() {
+		rd := wire.NewReader(c, 0)
+		var f wire.Frame
+		for rd.ReadFrame(&f) == nil {
+			if f.Type == wire.TypeAck && f.Seq > 0 {
+				select {
+				case acked <- f.Seq:
+				default:
+				}
+			}
+		}
+	}()
+	payload := bytes.Repeat([]byte("x"), 1000)
+	frame := wire.FrameSize(&wire.Frame{Topic: []byte("t"), Payload: payload})
+	var stream []byte
+	for seq := uint64(1); len(stream) < 2*ackEvery+2*frame; seq++ {
+		stream = wire.AppendFrame(stream, &wire.Frame{Type: wire.TypeMsg, Seq: seq, Topic: []byte("t"), Payload: payload})
+	}
+	go func() {
+		from := 0
+		for to := frame + 10; to <= len(stream); to += frame {
+			if _, err := c.Write(stream[from:to]); err != nil {
+				return
+			}
+			from = to
+		}
+	}()
+	select {
+	case <-acked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no acknowledgement from a server that never caught up")
+	}
+}
