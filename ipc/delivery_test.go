@@ -323,21 +323,7 @@ func TestDeliveryAckWithoutCatchingUp(t *testing.T) {
 				}
 			}
 		}()
-		// 2 * ackEvery of 1 KiB messages, each write ending 10 bytes
-		// into the next frame; the last frame is never finished.
-		payload := bytes.Repeat([]byte("x"), 1000)
-		frame := wire.FrameSize(&wire.Frame{Topic: []byte("t"), Payload: payload})
-		var stream []byte
-		for seq := uint64(1); len(stream) < 2*ackEvery+2*frame; seq++ {
-			stream = wire.AppendFrame(stream, &wire.Frame{Type: wire.TypeMsg, Seq: seq, Topic: []byte("t"), Payload: payload})
-		}
-		from := 0
-		for to := frame + 10; to <= len(stream); to += frame {
-			if _, err := c.Write(stream[from:to]); err != nil {
-				return
-			}
-			from = to
-		}
+		writeStraddling(c)
 		<-done // the connection stays open until the test is over
 	}()
 	dialT(t, l.Addr().String())
@@ -383,24 +369,29 @@ func TestDeliveryServerAckWithoutCatchingUp(t *testing.T) {
 			}
 		}
 	}()
+	go writeStraddling(c)
+	select {
+	case <-acked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no acknowledgement from a server that never caught up")
+	}
+}
+
+// writeStraddling writes 2*ackEvery bytes of sequenced 1 KiB messages to w,
+// each write ending 10 bytes into the next frame, so that a reader never
+// finds its buffer empty; the last frame is never finished.
+func writeStraddling(w io.Writer) {
 	payload := bytes.Repeat([]byte("x"), 1000)
 	frame := wire.FrameSize(&wire.Frame{Topic: []byte("t"), Payload: payload})
 	var stream []byte
 	for seq := uint64(1); len(stream) < 2*ackEvery+2*frame; seq++ {
 		stream = wire.AppendFrame(stream, &wire.Frame{Type: wire.TypeMsg, Seq: seq, Topic: []byte("t"), Payload: payload})
 	}
-	go func() {
-		from := 0
-		for to := frame + 10; to <= len(stream); to += frame {
-			if _, err := c.Write(stream[from:to]); err != nil {
-				return
-			}
-			from = to
+	from := 0
+	for to := frame + 10; to <= len(stream); to += frame {
+		if _, err := w.Write(stream[from:to]); err != nil {
+			return
 		}
-	}()
-	select {
-	case <-acked:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no acknowledgement from a server that never caught up")
+		from = to
 	}
 }

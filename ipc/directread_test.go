@@ -144,44 +144,45 @@ func TestDirectReadCancel(t *testing.T) {
 	}
 }
 
-// Close ends a request reading directly with ErrClientClosed.
-func TestDirectReadClose(t *testing.T) {
+// directWhile starts a request that reads its reply directly from a server
+// that does not answer it, then runs event, and returns what the request
+// returned.
+func directWhile(t *testing.T, event func(s *Server, addr string, c *Client)) error {
+	t.Helper()
 	s, addr := testServer(t, ServerConfig{})
 	s.Handle("sync", func(m *Message) { m.Respond(nil) })
 	s.Handle("hold", func(m *Message) {})
 	c := dialT(t, addr)
 	done, cancel := startDirect(t, c, testCtx(t))
 	defer cancel()
-	c.Close()
+	event(s, addr, c)
 	select {
 	case err := <-done:
-		if !errors.Is(err, ErrClientClosed) {
-			t.Fatalf("Request: %v, want ErrClientClosed", err)
-		}
+		return err
 	case <-time.After(10 * time.Second):
-		t.Fatal("Request did not return after Close")
+		t.Fatal("Request did not return")
+		return nil
+	}
+}
+
+// Close ends a request reading directly with ErrClientClosed.
+func TestDirectReadClose(t *testing.T) {
+	err := directWhile(t, func(_ *Server, _ string, c *Client) { c.Close() })
+	if !errors.Is(err, ErrClientClosed) {
+		t.Fatalf("Request: %v, want ErrClientClosed", err)
 	}
 }
 
 // A request reading directly when the server goes away is sent again on
 // the next connection and answered there.
 func TestDirectReadReconnect(t *testing.T) {
-	s, addr := testServer(t, ServerConfig{})
-	s.Handle("sync", func(m *Message) { m.Respond(nil) })
-	s.Handle("hold", func(m *Message) {})
-	c := dialT(t, addr)
-	done, cancel := startDirect(t, c, testCtx(t))
-	defer cancel()
-	s.Close()
-	s2 := testServerAt(t, ServerConfig{}, addr)
-	s2.Handle("hold", func(m *Message) { m.Respond(nil) })
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Request across a reconnect: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Request not answered after the reconnect")
+	err := directWhile(t, func(s *Server, addr string, _ *Client) {
+		s.Close()
+		s2 := testServerAt(t, ServerConfig{}, addr)
+		s2.Handle("hold", func(m *Message) { m.Respond(nil) })
+	})
+	if err != nil {
+		t.Fatalf("Request across a reconnect: %v", err)
 	}
 }
 
