@@ -76,7 +76,7 @@ func (t *readTurn) wake() {
 // linger gives the turn up for directLinger, or as long as requesters go
 // on reading directly, then takes it back. It returns the read error a
 // requester met meanwhile. Called by the connection goroutine, holding the
-// turn, with nothing buffered.
+// turn, with no whole frame buffered.
 func (c *Client) linger(t *readTurn, timer **time.Timer) error {
 	seen := t.uses.Load()
 	d := c.lingerFor
@@ -152,11 +152,12 @@ func (c *Client) readDirect(ctx context.Context, t *readTurn, cl *call, id uint6
 		ended.Unlock()
 		t.conn.SetReadDeadline(time.Time{})
 	}
-	if t.held || t.err != nil || t.rd.FrameBuffered() {
-		t.tok <- struct{}{}
+	// Frames for the connection goroutine, or its read error: wake it
+	// (decided before the turn is given back, and with it the reader).
+	wake := t.held || t.err != nil || t.rd.FrameBuffered()
+	t.tok <- struct{}{}
+	if wake {
 		t.wake()
-	} else {
-		t.tok <- struct{}{}
 	}
 	if !ok && ctx.Err() != nil {
 		c.mu.Lock()
