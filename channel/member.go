@@ -170,7 +170,7 @@ func (c *Channel) serve(conn net.Conn) {
 // readLoop handles frames from the host until the connection fails.
 func (c *Channel) readLoop(r *bufio.Reader) {
 	var f frame
-	mackDue := false
+	mackDue, mackBytes := false, 0
 	for {
 		if err := readFrame(r, &f); err != nil {
 			return
@@ -206,10 +206,14 @@ func (c *Channel) readLoop(r *bufio.Reader) {
 			c.mackDseq = f.dseq
 			c.mu.Unlock()
 			mackDue = true
+			mackBytes += frameSize(&f)
 		}
-		// Acknowledge receipt once per batch: when nothing more is buffered.
-		if mackDue && r.Buffered() == 0 {
-			mackDue = false
+		// Acknowledge receipt once per batch: when about to read the
+		// connection, and either nothing more is buffered or mackEvery
+		// bytes came since the last acknowledgement (a stream whose frames
+		// straddle every read never empties the buffer).
+		if mackDue && !frameBuffered(r) && (r.Buffered() == 0 || mackBytes >= mackEvery) {
+			mackDue, mackBytes = false, 0
 			c.mu.Lock()
 			c.kickLocked()
 			c.mu.Unlock()

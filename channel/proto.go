@@ -67,6 +67,26 @@ func appendFrame(dst []byte, f *frame) []byte {
 	return append(dst, f.data...)
 }
 
+// mackEvery bounds the bytes of msg frames a member takes in before it
+// acknowledges them when it keeps finding more to read.
+const mackEvery = 1 << 20
+
+// frameSize returns the encoded size of f.
+func frameSize(f *frame) int {
+	return 4 + 2 + 24 + 16 + len(f.id) + len(f.topic) + len(f.reply) + len(f.data)
+}
+
+// frameBuffered reports whether a whole frame is buffered in r, so that the
+// next readFrame does not read the connection.
+func frameBuffered(r *bufio.Reader) bool {
+	n := r.Buffered()
+	if n < 4 {
+		return false
+	}
+	b, _ := r.Peek(4)
+	return uint64(n) >= 4+uint64(binary.BigEndian.Uint32(b))
+}
+
 // readFrame reads one frame; f's strings and data are fresh copies.
 func readFrame(r *bufio.Reader, f *frame) error {
 	var hdr [4]byte
