@@ -65,35 +65,32 @@ func TestDirectRepliesWithPushes(t *testing.T) {
 	}
 }
 
-// startDirect issues a request to a handler that does not answer until
-// release is closed, and returns once that request reads the connection
-// directly, with its result channel and cancel function.
+// startDirect issues a request to a handler that does not answer it, and
+// returns once that request reads the connection directly, with its result
+// channel and cancel function. From then on the connection goroutine
+// leaves the turn free for good once it gave it up (c.lingerFor).
 func startDirect(t *testing.T, c *Client, ctx context.Context) (<-chan error, context.CancelFunc) {
 	t.Helper()
-	for attempt := 0; attempt < 100; attempt++ {
-		// A request just answered leaves the turn free.
-		if _, err := c.Request(testCtx(t), "sync", nil); err != nil {
-			t.Fatal(err)
-		}
-		before := directReads(c)
-		rctx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() {
-			_, err := c.Request(rctx, "hold", nil)
-			done <- err
-		}()
-		deadline := time.Now().Add(100 * time.Millisecond)
-		for directReads(c) == before && time.Now().Before(deadline) {
-			time.Sleep(100 * time.Microsecond)
-		}
-		if directReads(c) != before {
-			return done, cancel
-		}
-		cancel() // it waits on the connection goroutine instead: again
-		<-done
+	c.lingerFor = time.Hour
+	// A request answered leaves the turn free: the connection goroutine
+	// gives it up after handing the reply over, or the request gives it
+	// back.
+	if _, err := c.Request(testCtx(t), "sync", nil); err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no request read its reply directly")
-	return nil, nil
+	c.mu.Lock()
+	turn := c.turn
+	c.mu.Unlock()
+	testenv.Eventually(t, 10*time.Second, "the turn given up", func() bool { return len(turn.tok) == 1 })
+	before := directReads(c)
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Request(rctx, "hold", nil)
+		done <- err
+	}()
+	testenv.Eventually(t, 10*time.Second, "a direct read", func() bool { return directReads(c) > before })
+	return done, cancel
 }
 
 // A request reading directly returns at once when its context is done,
@@ -131,11 +128,13 @@ func TestDirectReadCancel(t *testing.T) {
 				t.Fatal("Request did not return after its context was canceled")
 			}
 			// No read deadline is left behind: the connection still
-			// serves requests and messages.
+			// serves messages and requests. The message comes first, so
+			// the request reading directly hands it to the connection
+			// goroutine.
+			s.Send(c.ID(), "push", 1)
 			if _, err := c.Request(testCtx(t), "sync", nil); err != nil {
 				t.Fatal(err)
 			}
-			s.Send(c.ID(), "push", 1)
 			got.wait(t, 1)
 			if n := disconnects.Load(); n != 0 {
 				t.Fatalf("%d disconnects after a canceled direct read", n)
