@@ -53,8 +53,7 @@ type frame struct {
 }
 
 func appendFrame(dst []byte, f *frame) []byte {
-	n := 2 + 24 + 16 + len(f.id) + len(f.topic) + len(f.reply) + len(f.data)
-	dst = binary.BigEndian.AppendUint32(dst, uint32(n))
+	dst = binary.BigEndian.AppendUint32(dst, uint32(frameSize(f)-4))
 	dst = append(dst, f.typ, f.flags)
 	dst = binary.BigEndian.AppendUint64(dst, f.seq)
 	dst = binary.BigEndian.AppendUint64(dst, f.dseq)

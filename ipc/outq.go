@@ -589,11 +589,9 @@ func (q *outq) trimLocked() bool {
 		q.recycleLocked(c.b)
 		freed = true
 	}
-	if n := len(q.buf); n > 0 && len(q.kept) == 0 {
-		q.rewindLocked()
-		freed = freed || len(q.buf) < n
-	}
-	return freed
+	n := len(q.buf)
+	q.rewindLocked()
+	return freed || len(q.buf) < n
 }
 
 // attach makes c the connection of q. With retain, the MSG frames with a
