@@ -29,23 +29,23 @@ func TestDeliveryExactlyOnceAcrossServerRestarts(t *testing.T) {
 	var bad atomic.Value
 	count := make(chan int, 1)
 	start := func() *Server {
-		s := testServerAt(t, ServerConfig{Sessions: store}, addr)
-		s.Handle("n", func(m *Message) {
-			var n uint64
-			if err := m.Decode(&n); err != nil {
-				bad.Store(err)
-				return
-			}
-			mu.Lock()
-			got = append(got, n)
-			k := len(got)
-			mu.Unlock()
-			select {
-			case count <- k:
-			default:
-			}
+		return testServerSetup(t, ServerConfig{Sessions: store}, addr, func(s *Server) {
+			s.Handle("n", func(m *Message) {
+				var n uint64
+				if err := m.Decode(&n); err != nil {
+					bad.Store(err)
+					return
+				}
+				mu.Lock()
+				got = append(got, n)
+				k := len(got)
+				mu.Unlock()
+				select {
+				case count <- k:
+				default:
+				}
+			})
 		})
-		return s
 	}
 	srv := start()
 	c := dialT(t, addr, WithQueue(0, 1<<20))

@@ -177,8 +177,9 @@ func TestDirectReadClose(t *testing.T) {
 func TestDirectReadReconnect(t *testing.T) {
 	err := directWhile(t, func(s *Server, addr string, _ *Client) {
 		s.Close()
-		s2 := testServerAt(t, ServerConfig{}, addr)
-		s2.Handle("hold", func(m *Message) { m.Respond(nil) })
+		testServerSetup(t, ServerConfig{}, addr, func(s2 *Server) {
+			s2.Handle("hold", func(m *Message) { m.Respond(nil) })
+		})
 	})
 	if err != nil {
 		t.Fatalf("Request across a reconnect: %v", err)

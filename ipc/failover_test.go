@@ -52,10 +52,13 @@ func TestFailoverAckAfterDelivery(t *testing.T) {
 	for range failovers {
 		<-failNow
 		srv.Close()
-		srv = testServerAt(t, cfg, addr)
-		if err := srv.AdoptSession(sub.ID(), []string{"t"}); err != nil {
-			t.Fatal(err)
-		}
+		// The subscriber's session is adopted before the new hub serves:
+		// the publisher reconnects at once.
+		srv = testServerSetup(t, cfg, addr, func(s *Server) {
+			if err := s.AdoptSession(sub.ID(), []string{"t"}); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 	if err := <-sent; err != nil {
 		t.Fatal(err)

@@ -21,9 +21,21 @@ func testServer(t testing.TB, cfg ServerConfig) (*Server, string) {
 
 func testServerAt(t testing.TB, cfg ServerConfig, addr string) *Server {
 	t.Helper()
+	return testServerSetup(t, cfg, addr, nil)
+}
+
+// testServerSetup is testServerAt with setup (handlers, adopted sessions)
+// run before the server serves. A server that takes over from another has
+// clients reconnecting at once: a handler registered after Serve could miss
+// their first messages.
+func testServerSetup(t testing.TB, cfg ServerConfig, addr string, setup func(*Server)) *Server {
+	t.Helper()
 	s, err := NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(s)
 	}
 	l, err := net.Listen("unix", addr)
 	if err != nil {
