@@ -20,6 +20,7 @@ type Stats struct {
 	Unauthorized  uint64 // of Rejected: refused by Authorize or the default same-uid check
 	TooManyForUID uint64 // of Rejected: beyond MaxConnectionsPerUID
 	Active        int    // open connections
+	Unhandled     uint64 // messages that matched no handler of a server that is not a hub (ErrNoHandler)
 }
 
 // Stats returns a snapshot of the server's connection counters.
@@ -31,14 +32,16 @@ func (s *Server) Stats() Stats {
 		Unauthorized:  s.access.unauthorized.Load(),
 		TooManyForUID: s.access.tooManyForUID.Load(),
 		Active:        ns.Active,
+		Unhandled:     s.access.unhandled.Load(),
 	}
 }
 
 // accessCounters are the Server's counters of refused connections and
-// its connections per uid.
+// unhandled messages, and its connections per uid.
 type accessCounters struct {
 	unauthorized  atomic.Uint64
 	tooManyForUID atomic.Uint64
+	unhandled     atomic.Uint64
 
 	mu     sync.Mutex
 	perUID map[uint32]int // open connections per uid, with MaxConnectionsPerUID

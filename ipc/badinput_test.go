@@ -133,3 +133,46 @@ func TestBadInputFromServer(t *testing.T) {
 		t.Fatalf("client reported %v", err)
 	}
 }
+
+// A message that matches no handler of a server is counted and reported
+// with its topic and sender, on either wire; the connection stays, and a
+// handler registered afterwards gets what follows.
+func TestNoHandler(t *testing.T) {
+	for _, w := range []Wire{Native, SocketIPC} {
+		t.Run(w.String(), func(t *testing.T) {
+			errs := make(chan error, 10)
+			s, addr := testServer(t, ServerConfig{OnError: func(err error) { errs <- err }})
+			c := dialT(t, addr, WithWire(w))
+			if err := c.Send(testCtx(t), "nobody", 1); err != nil {
+				t.Fatal(err)
+			}
+			var nh *NoHandlerError
+			select {
+			case err := <-errs:
+				if !errors.As(err, &nh) || !errors.Is(err, ErrNoHandler) {
+					t.Fatalf("OnError got %v, want a *NoHandlerError", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("no error reported")
+			}
+			if nh.Topic != "nobody" || nh.ClientID == "" || (w == Native && nh.ClientID != c.ID()) {
+				t.Fatalf("NoHandlerError %+v, want topic nobody from %s", nh, c.ID())
+			}
+			if n := s.Stats().Unhandled; n != 1 {
+				t.Fatalf("Stats().Unhandled = %d, want 1", n)
+			}
+			got := newCollector()
+			s.Handle("nobody", got.handle)
+			if err := c.Send(testCtx(t), "nobody", 2); err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			if err := got.wait(t, 1)[0].Decode(&n); err != nil || n != 2 {
+				t.Fatalf("handler got %d (%v), want 2", n, err)
+			}
+			if n := s.Stats().Unhandled; n != 1 {
+				t.Fatalf("Stats().Unhandled = %d after a handled message, want 1", n)
+			}
+		})
+	}
+}

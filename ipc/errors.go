@@ -108,7 +108,28 @@ var (
 	// session with a new id instead and reports a *SessionOwnerError to
 	// OnError.
 	ErrSessionOwner = errors.New("ipc: session belongs to another user")
+
+	// ErrNoHandler: a message sent to a Server that is not a hub matched
+	// none of its handlers. The message is acknowledged and dropped; the
+	// server counts it (Stats().Unhandled) and reports a *NoHandlerError to
+	// OnError. Register handlers before Serve or Listen so that none of a
+	// resuming client's messages meet a server without them.
+	ErrNoHandler = errors.New("ipc: no handler")
 )
+
+// NoHandlerError reports a message that matched no handler of a Server.
+type NoHandlerError struct {
+	ClientID string // the sender
+	Topic    string
+}
+
+// Error describes the error; the text starts with "ipc: ".
+func (e *NoHandlerError) Error() string {
+	return fmt.Sprintf("ipc: no handler for topic %q (message from client %s dropped)", e.Topic, e.ClientID)
+}
+
+// Is reports whether target is ErrNoHandler.
+func (e *NoHandlerError) Is(target error) bool { return target == ErrNoHandler }
 
 // EncodeError reports a message the codec could not encode.
 type EncodeError struct {

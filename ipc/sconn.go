@@ -403,7 +403,9 @@ func (c *sconn) serveSocketIPC(ctx context.Context, ss *session, late bool) erro
 			c.publishSocket(ctx, topic, message)
 		}
 		*m = Message{Topic: topic, From: ss.id, Data: message, codec: s.cfg.Codec}
-		s.handlers.dispatch(m, &c.handlerRC)
+		if !s.handlers.dispatch(m, &c.handlerRC) && !s.cfg.Hub {
+			s.unhandled(ss.id, topic)
+		}
 	}
 }
 

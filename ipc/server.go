@@ -52,7 +52,7 @@ type Server struct {
 	closeOnce sync.Once
 	connWG    sync.WaitGroup // one per connection being served
 
-	access accessCounters // refused connections, connections per uid
+	access accessCounters // refused connections, connections per uid, unhandled messages
 }
 
 type pendingReq struct {
@@ -122,6 +122,12 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 // topic matches pattern (see ValidPattern; ">" matches every topic). Every
 // matching handler is called, in registration order. It panics on an
 // invalid pattern, like http.ServeMux.
+//
+// Register handlers before Serve or Listen. A message that matches no
+// handler is acknowledged and dropped (on a server that is not a hub it is
+// counted and reported, see ErrNoHandler), and clients that resume their
+// sessions on a new server send again at once, before a handler
+// registered later is in place.
 func (s *Server) Handle(pattern string, h HandlerFunc) {
 	if !ValidPattern(pattern) {
 		panic("ipc: Handle: invalid pattern " + pattern)
@@ -548,6 +554,12 @@ func (s *Server) finish() {
 			s.cfg.OnClose()
 		}
 	})
+}
+
+// unhandled counts and reports a message that matched no handler.
+func (s *Server) unhandled(id, topic string) {
+	s.access.unhandled.Add(1)
+	s.reportErr(&NoHandlerError{ClientID: id, Topic: topic})
 }
 
 func (s *Server) isClosed() bool { return s.closedA.Load() }

@@ -209,7 +209,9 @@ func (c *sconn) frame(ctx context.Context, f *wire.Frame) error {
 		}
 		m := &c.msg
 		*m = Message{Topic: topic, From: ss.id, Seq: f.Seq, Data: f.Payload, codec: s.cfg.Codec}
-		s.handlers.dispatch(m, &c.handlerRC)
+		if !s.handlers.dispatch(m, &c.handlerRC) && !hub {
+			s.unhandled(ss.id, topic)
+		}
 		if f.Seq != 0 {
 			ss.lastRecv.Store(f.Seq)
 		}
