@@ -46,6 +46,11 @@ type outq struct {
 	sent      int      // bytes of the oldest unwritten chunk (full[0], else buf) already written
 	spare     [][]byte // chunks for reuse
 
+	// claimed is how far into buf (claimedOf) producers cleared ahead of
+	// their appends (claimLocked).
+	claimed   int
+	claimedOf *byte
+
 	writing bool // a write is under way outside mu
 	writer  bool // the writer goroutine of conn is running
 	waiting bool // it waits for bytes on wake
@@ -271,6 +276,7 @@ func (q *outq) reserveLocked(n int) {
 		// acknowledgement must not go on in small buffers.
 		if b := q.takeSpareLocked(); cap(b) >= n {
 			q.buf = b
+			q.claimLocked(n)
 			return
 		} else if b != nil {
 			q.spare = append(q.spare, b)
@@ -280,7 +286,35 @@ func (q *outq) reserveLocked(n int) {
 			size = chunkSize
 		}
 		q.buf = make([]byte, 0, max(n, size))
+		q.claimed, q.claimedOf = cap(q.buf), &q.buf[:1][0] // zeroed here
+		return
 	}
+	q.claimLocked(n)
+}
+
+// claimAhead is how many bytes claimLocked clears beyond an append.
+const claimAhead = 16 << 10
+
+// claimLocked clears the bytes of buf the next n-byte append and up to
+// claimAhead more will take, unless already done. A reused chunk's cache
+// lines were last read by a write, often on another core, and its cache
+// keeps them: a store into each line would then wait for it to be taken
+// over, one line at a time, since every append ends with the queue's
+// unlock, a full barrier. Clearing a few kilobytes at once takes the lines
+// over together, as a buffered writer's steady stream of stores does.
+// q.mu must be held.
+func (q *outq) claimLocked(n int) {
+	end := len(q.buf) + n
+	if len(q.buf) == 0 || q.claimedOf != &q.buf[:1][0] {
+		q.claimed, q.claimedOf = 0, &q.buf[:1][0]
+	}
+	if end <= q.claimed {
+		return
+	}
+	from := max(q.claimed, len(q.buf))
+	to := min(cap(q.buf), end+claimAhead)
+	clear(q.buf[from:to])
+	q.claimed = to
 }
 
 // roomLocked reports whether n more bytes (and one more message if msg) fit.

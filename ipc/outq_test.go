@@ -3,6 +3,7 @@ package ipc
 import (
 	"bytes"
 	"io"
+	"slices"
 	"testing"
 	"time"
 
@@ -480,5 +481,42 @@ func TestOutqAppendDuringWrite(t *testing.T) {
 			q.detach(a)
 			<-done
 		}
+	}
+}
+
+// claimLocked clears ahead of the appends into a reused chunk and never
+// what was appended: the bytes in buf stay, those past it up to claimed
+// are zero, and a chunk rewound in place is claimed again from its start.
+func TestOutqClaimKeepsAppended(t *testing.T) {
+	allZero := func(b []byte) bool { return bytes.Count(b, []byte{0}) == len(b) }
+	q := newOutq(false, 0)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	dirty := bytes.Repeat([]byte{0xff}, chunkSize)
+	q.spare = append(q.spare, slices.Clone(dirty)[:0]) // taken by the first append
+	var want []byte
+	for i := 0; len(want)+100 <= chunkSize; i++ {
+		p := bytes.Repeat([]byte{byte(i%250) + 1}, 100)
+		q.reserveLocked(len(p))
+		if cap(q.buf) != chunkSize {
+			t.Fatalf("append %d: buffer of %d bytes, want the spare chunk", i, cap(q.buf))
+		}
+		if q.claimed < len(q.buf)+len(p) || q.claimed > cap(q.buf) {
+			t.Fatalf("claimed %d for an append at %d+%d (cap %d)", q.claimed, len(q.buf), len(p), cap(q.buf))
+		}
+		if !allZero(q.buf[len(q.buf):q.claimed]) {
+			t.Fatalf("bytes %d..%d not cleared", len(q.buf), q.claimed)
+		}
+		q.buf = append(q.buf, p...)
+		want = append(want, p...)
+		if !bytes.Equal(q.buf, want) {
+			t.Fatalf("append %d: appended bytes changed", i)
+		}
+	}
+	copy(q.buf[:cap(q.buf)], dirty)
+	q.buf = q.buf[:0]
+	q.reserveLocked(10)
+	if q.claimed != claimAhead+10 || !allZero(q.buf[:q.claimed]) {
+		t.Fatalf("rewound chunk: claimed %d, want %d cleared", q.claimed, claimAhead+10)
 	}
 }
