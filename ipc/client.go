@@ -695,7 +695,7 @@ func (c *Client) readSocketIPC(conn net.Conn) error {
 		if err != nil {
 			return err
 		}
-		*m = Message{Topic: normTopic(topic), Data: message, codec: c.o.codec}
+		m.set(normTopic(topic), "", 0, message, c.o.codec)
 		c.dispatch(m)
 	}
 }
@@ -746,7 +746,7 @@ func (c *Client) handleFrame(f *wire.Frame) (replied bool, err error) {
 			}
 			c.lastDeliv = f.Seq
 		}
-		*m = Message{Topic: c.internTopic(f.Topic), codec: c.o.codec, Data: f.Payload}
+		m.set(c.internTopic(f.Topic), "", 0, f.Payload, c.o.codec)
 		if f.Flags&wire.FlagOrigin != 0 {
 			if f.Origin != c.from || c.fromStr == "" {
 				c.from, c.fromStr = f.Origin, formatUUID(f.Origin)

@@ -38,6 +38,21 @@ type Message struct {
 	done  bool // responded
 }
 
+// set makes m a message (not a request) with these fields, assigning
+// them one by one: a reader reuses one Message for every frame, and a
+// composite literal would be built in a temporary and copied, a copy
+// whose wide loads wait on the narrow stores that built it.
+func (m *Message) set(topic, from string, seq uint64, data []byte, c codec.Codec) {
+	m.Topic = topic
+	m.From = from
+	m.Seq = seq
+	m.Data = data
+	m.codec = c
+	m.resp = nil
+	m.reqID = 0
+	m.done = false
+}
+
 // responder sends a reply for a request received on one connection.
 type responder interface {
 	reply(id uint64, payload []byte, errText string) error

@@ -39,6 +39,7 @@ type sconn struct {
 	subsRC    routeCache[*session]
 
 	needAck  bool
+	recv     uint64        // the session's lastRecv as its reader knows it (serveNative)
 	ackBytes int           // bytes of MSG frames read since the last acknowledgement
 	done     chan struct{} // closed when the reader has finished
 
@@ -402,7 +403,7 @@ func (c *sconn) serveSocketIPC(ctx context.Context, ss *session, late bool) erro
 		if s.cfg.Hub {
 			c.publishSocket(ctx, topic, message)
 		}
-		*m = Message{Topic: topic, From: ss.id, Data: message, codec: s.cfg.Codec}
+		m.set(topic, ss.id, 0, message, s.cfg.Codec)
 		if !s.handlers.dispatch(m, &c.handlerRC) && !s.cfg.Hub {
 			s.unhandled(ss.id, topic)
 		}

@@ -61,9 +61,10 @@ type session struct {
 
 	deliverSeq uint64 // last delivery sequence number; q.mu held
 
-	// lastRecv is the highest sequence number of the client processed. It
-	// is read and written only by the reader of the attached connection
-	// (and by the handshake, before that reader starts).
+	// lastRecv is the highest sequence number of the client processed, as
+	// last published by the reader of the attached connection: it keeps
+	// its own count and stores it here when it acknowledges and when it
+	// ends, so the handshake of the next connection and sendAck read it.
 	lastRecv atomic.Uint64
 
 	mu         sync.Mutex // guards the fields below

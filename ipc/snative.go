@@ -18,6 +18,12 @@ func (c *sconn) serveNative(ctx context.Context) error {
 	}
 	ss := c.sess
 	f := &c.f
+	// The reader keeps the last sequence number processed in c.recv and
+	// publishes it to the session when it acknowledges and when it ends
+	// (before a connection resuming the session reads it): an atomic
+	// store per message would be a full barrier per message.
+	c.recv = ss.lastRecv.Load()
+	defer func() { ss.lastRecv.Store(c.recv) }()
 	c.nc.SetReadDeadline(time.Time{})
 	c.ir.start()
 	ss.q.mu.Lock()
@@ -53,6 +59,7 @@ func (c *sconn) serveNative(ctx context.Context) error {
 func (c *sconn) ack() {
 	c.needAck, c.ackBytes = false, 0
 	ss := c.sess
+	ss.lastRecv.Store(c.recv)
 	if c.srv.cfg.AckAfterDelivery && c.srv.cfg.Hub {
 		ss.sendAck()
 	} else {
@@ -198,7 +205,7 @@ func (c *sconn) frame(ctx context.Context, f *wire.Frame) error {
 		if f.Seq != 0 {
 			c.needAck = true
 			c.ackBytes += wire.FrameSize(f)
-			if f.Seq <= ss.lastRecv.Load() {
+			if f.Seq <= c.recv {
 				return nil // a resent duplicate
 			}
 		}
@@ -208,12 +215,12 @@ func (c *sconn) frame(ctx context.Context, f *wire.Frame) error {
 			c.publish(ctx, topic, f)
 		}
 		m := &c.msg
-		*m = Message{Topic: topic, From: ss.id, Seq: f.Seq, Data: f.Payload, codec: s.cfg.Codec}
+		m.set(topic, ss.id, f.Seq, f.Payload, s.cfg.Codec)
 		if !s.handlers.dispatch(m, &c.handlerRC) && !hub {
 			s.unhandled(ss.id, topic)
 		}
 		if f.Seq != 0 {
-			ss.lastRecv.Store(f.Seq)
+			c.recv = f.Seq
 		}
 	case wire.TypeReq:
 		c.request(ctx, f)
@@ -344,7 +351,8 @@ func (c *sconn) request(ctx context.Context, f *wire.Frame) {
 	topic := c.internTopic(f.Topic)
 	if s.handlers.has(topic) {
 		m := &c.msg
-		*m = Message{Topic: topic, From: ss.id, Seq: f.Seq, Data: f.Payload, codec: s.cfg.Codec, resp: ss, reqID: f.ID}
+		m.set(topic, ss.id, f.Seq, f.Payload, s.cfg.Codec)
+		m.resp, m.reqID = ss, f.ID
 		s.handlers.dispatch(m, &c.handlerRC)
 		return
 	}
