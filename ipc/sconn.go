@@ -419,7 +419,7 @@ func (c *sconn) publishSocket(ctx context.Context, topic string, message []byte)
 		return
 	}
 	f := &c.f
-	*f = wire.Frame{Type: wire.TypeMsg, Flags: wire.FlagOrigin, Topic: []byte(topic), Origin: c.sess.uuid, Payload: message}
+	*f = wire.Frame{Type: wire.TypeMsg, Flags: wire.FlagOrigin, Topic: topicBytes(topic), Origin: c.sess.uuid, Payload: message}
 	if f.Validate(s.cfg.MaxFrame) != nil {
 		return
 	}

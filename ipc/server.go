@@ -276,7 +276,10 @@ func (s *Server) sendTo(ss *session, topic string, msg any, b []byte, encoded bo
 		}
 		return msg
 	}
-	f := wire.Frame{Type: wire.TypeMsg, Topic: []byte(topic), Payload: b}
+	var f wire.Frame // field by field: see Client.send
+	f.Type = wire.TypeMsg
+	f.Topic = topicBytes(topic)
+	f.Payload = b
 	if s.lastTopic.Load() != topic || len(b) > 4096 {
 		if err := f.Validate(0); err != nil {
 			return &EncodeError{Topic: topic, Message: orig(), Err: err}
@@ -632,7 +635,10 @@ func (s *Server) envelope(topic string, msg any) (*envelope, error) {
 // it back once every receiver has copied it. When encoded, msg is nil and an
 // error carries b as its Message (converted only then).
 func (s *Server) envelopeOf(topic string, msg any, b []byte, encoded bool) (*envelope, error) {
-	f := wire.Frame{Type: wire.TypeMsg, Topic: []byte(topic), Payload: b}
+	var f wire.Frame // field by field: see Client.send
+	f.Type = wire.TypeMsg
+	f.Topic = topicBytes(topic)
+	f.Payload = b
 	if s.lastTopic.Load() != topic || len(b) > 4096 {
 		if err := f.Validate(0); err != nil {
 			if encoded {
