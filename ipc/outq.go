@@ -3,6 +3,7 @@ package ipc
 import (
 	"context"
 	"encoding/binary"
+	"math/bits"
 	"net"
 	"sync"
 	"time"
@@ -123,6 +124,42 @@ const maxSpare = 4
 
 // chunkPool holds chunks of chunkSize bytes for any queue to reuse.
 var chunkPool sync.Pool // of *[]byte
+
+// A frame larger than a chunk gets a buffer of its own, of the next power
+// of two from 2*chunkSize to 1<<maxBigShift bytes, which goes back to
+// bigPools for the next large frame: a stream of large messages would
+// otherwise allocate and fault in fresh memory for every one of them.
+const (
+	bigShift    = 17 // 2*chunkSize
+	maxBigShift = 24 // 16 MiB
+)
+
+var bigPools [maxBigShift - bigShift + 1]sync.Pool // of *[]byte
+
+// takeBig returns an empty buffer for a frame of n > chunkSize bytes.
+func takeBig(n int) []byte {
+	k := max(bits.Len(uint(n-1)), bigShift) // 1<<k >= n
+	if k > maxBigShift {
+		return make([]byte, 0, n)
+	}
+	if p, _ := bigPools[k-bigShift].Get().(*[]byte); p != nil {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, 1<<k)
+}
+
+// putBig keeps b, a buffer from takeBig, for reuse; it reports whether it
+// is of a pooled size.
+func putBig(b []byte) bool {
+	c := cap(b)
+	k := bits.Len(uint(c - 1))
+	if c&(c-1) != 0 || k < bigShift || k > maxBigShift {
+		return false
+	}
+	b = b[:0]
+	bigPools[k-bigShift].Put(&b)
+	return true
+}
 
 func newOutq(retain bool, limit int) *outq {
 	return &outq{retain: retain, limit: limit, wake: make(chan struct{}, 1)}
@@ -281,12 +318,17 @@ func (q *outq) reserveLocked(n int) {
 		} else if b != nil {
 			q.spare = append(q.spare, b)
 		}
-		size := 512
-		if busy {
-			size = chunkSize
+		switch {
+		case n > chunkSize:
+			q.buf = takeBig(n)
+		case busy:
+			q.buf = make([]byte, 0, chunkSize)
+		default:
+			q.buf = make([]byte, 0, max(n, 512))
 		}
-		q.buf = make([]byte, 0, max(n, size))
-		q.claimed, q.claimedOf = cap(q.buf), &q.buf[:1][0] // zeroed here
+		// Zeroed here, or a large frame's buffer: its copy is one long
+		// run of stores, which takes the lines over at full speed.
+		q.claimed, q.claimedOf = cap(q.buf), &q.buf[:1][0]
 		return
 	}
 	q.claimLocked(n)
@@ -538,11 +580,14 @@ func (q *outq) takeSpareLocked() []byte {
 	return nil
 }
 
-// recycleLocked keeps a written chunk for reuse: not the small buffers of
-// an idle connection, nor a large frame's. q.mu must be held.
+// recycleLocked keeps a written chunk for reuse (a large frame's buffer in
+// bigPools), but not the small buffer of an idle connection. q.mu must be
+// held.
 func (q *outq) recycleLocked(b []byte) {
 	switch {
-	case cap(b) < minChunk || cap(b) > 2*chunkSize:
+	case cap(b) > chunkSize:
+		putBig(b)
+	case cap(b) < minChunk:
 	case len(q.spare) < maxSpare:
 		q.spare = append(q.spare, b[:0])
 	case cap(b) == chunkSize:

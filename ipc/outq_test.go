@@ -520,3 +520,26 @@ func TestOutqClaimKeepsAppended(t *testing.T) {
 		t.Fatalf("rewound chunk: claimed %d, want %d cleared", q.claimed, claimAhead+10)
 	}
 }
+
+// A frame larger than a chunk gets a buffer of a pooled size, a power of
+// two that holds it, and only such buffers go back to the pools.
+func TestOutqBigBuffers(t *testing.T) {
+	for _, n := range []int{chunkSize + 1, 2 * chunkSize, 2*chunkSize + 1, 1 << 20, 1<<maxBigShift - 5} {
+		b := takeBig(n)
+		c := cap(b)
+		if len(b) != 0 || c < n || c&(c-1) != 0 || c < 2*chunkSize || c >= 2*n && c > 2*chunkSize {
+			t.Errorf("takeBig(%d): len %d cap %d, want an empty power of two from %d holding it", n, len(b), c, 2*chunkSize)
+		}
+		if !putBig(b) {
+			t.Errorf("putBig refused takeBig(%d)'s buffer of %d", n, c)
+		}
+	}
+	if b := takeBig(1<<maxBigShift + 1); cap(b) != 1<<maxBigShift+1 || putBig(b) {
+		t.Errorf("a frame beyond the largest class: cap %d, pooled %v; want its own size, not pooled", cap(b), putBig(b))
+	}
+	for _, c := range []int{chunkSize, 3 * chunkSize, 100_000} {
+		if putBig(make([]byte, 0, c)) {
+			t.Errorf("putBig took a buffer of %d", c)
+		}
+	}
+}
