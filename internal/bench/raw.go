@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -309,20 +310,43 @@ func (w *Worker) WaitGo(ctx context.Context) error {
 	}
 }
 
-// dialN opens n Unix connections to path.
+// dialN opens n Unix connections to path. A Unix socket whose listen
+// backlog is full refuses a connection at once (EAGAIN) rather than making
+// it wait, as a server taking 10,000 connections in a row lets it fill:
+// such a dial is tried again after a pause, up to 1 ms doubling to 100 ms,
+// until ctx ends.
 func dialN(ctx context.Context, path string, n int) ([]net.Conn, error) {
 	var d net.Dialer
 	conns := make([]net.Conn, 0, n)
-	for range n {
+	pause := time.Millisecond
+	for len(conns) < n {
 		c, err := d.DialContext(ctx, "unix", path)
+		if errors.Is(err, syscall.EAGAIN) && ctx.Err() == nil {
+			if testHookDialRetry != nil {
+				testHookDialRetry()
+			}
+			t := time.NewTimer(pause)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+			}
+			pause = min(2*pause, 100*time.Millisecond)
+			continue
+		}
 		if err != nil {
 			closeAll(conns)
 			return nil, fmt.Errorf("connection %d of %d: %w", len(conns)+1, n, err)
 		}
+		pause = time.Millisecond
 		conns = append(conns, c)
 	}
 	return conns, nil
 }
+
+// testHookDialRetry, when set by a test, is called before dialN tries a
+// refused connection again.
+var testHookDialRetry func()
 
 func closeAll(conns []net.Conn) {
 	for _, c := range conns {
