@@ -63,6 +63,7 @@ func runBench(ctx context.Context, sio *stdio, args []string) int {
 	svg := fs.String("svg", "", "draw the results as an SVG bar chart into `FILE`")
 	fs.Var(&against, "against", "also measure the peer `PEER`: nats or node (repeatable)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of every switchboard worker into `DIR`")
+	traceDir := fs.String("trace", "", "write an execution trace of every switchboard worker into `DIR`")
 	nodeModules := fs.String("node-modules", "", "node_modules `DIR` holding @crussell52/socket-ipc (default: test/node/node_modules found upwards)")
 	quiet := fs.Bool("q", false, "do not print progress on stderr")
 	takeovers := fs.Int("takeovers", 20, "host kills per run of the channel takeover scenarios")
@@ -99,11 +100,14 @@ func runBench(ctx context.Context, sio *stdio, args []string) int {
 	if err != nil {
 		return failf(benchCmd, sio, "locating this program to run its workers: %v", err)
 	}
-	if *cpuprofile != "" {
-		if err := os.MkdirAll(*cpuprofile, 0o755); err != nil {
+	for _, dir := range []*string{cpuprofile, traceDir} {
+		if *dir == "" {
+			continue
+		}
+		if err := os.MkdirAll(*dir, 0o755); err != nil {
 			return failf(benchCmd, sio, "%v", err)
 		}
-		if *cpuprofile, err = filepath.Abs(*cpuprofile); err != nil {
+		if *dir, err = filepath.Abs(*dir); err != nil {
 			return failf(benchCmd, sio, "%v", err)
 		}
 	}
@@ -114,6 +118,7 @@ func runBench(ctx context.Context, sio *stdio, args []string) int {
 		Against:       against,
 		NodeModules:   *nodeModules,
 		CPUProfileDir: *cpuprofile,
+		TraceDir:      *traceDir,
 		Takeovers:     *takeovers,
 		Worker: func(args []string) *exec.Cmd {
 			cmd := exec.Command(exe, append([]string{"bench", benchWorkerFlag}, args...)...)

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -304,7 +305,7 @@ func TestBenchStats(t *testing.T) {
 
 func TestBenchParamsRoundTrip(t *testing.T) {
 	p := Params{Role: "raw-client", Mode: "source", Addr: "/tmp/x.sock", Size: 1024, Conns: 7,
-		Duration: 1500 * time.Millisecond, Topic: "a.b", Subs: 3, Wire: "socket-ipc", CPUProf: "/tmp/p"}
+		Duration: 1500 * time.Millisecond, Topic: "a.b", Subs: 3, Wire: "socket-ipc", CPUProf: "/tmp/p", Trace: "/tmp/t"}
 	got, err := ParseParams(p.Args())
 	if err != nil || got != p {
 		t.Fatalf("ParseParams(Args()) = %+v, %v; want %+v", got, err, p)
@@ -332,5 +333,33 @@ func TestBenchWorkerFailureIsReported(t *testing.T) {
 	defer p.kill()
 	if _, err := p.await(t.Context(), "ready", 10*time.Second); err == nil || !strings.Contains(err.Error(), "unknown mode") {
 		t.Fatalf("await = %v, want the worker's unknown-mode error", err)
+	}
+}
+
+// With CPUProfileDir and TraceDir, every worker of a measurement writes a
+// CPU profile and an execution trace, named alike.
+func TestBenchProfilesAndTraces(t *testing.T) {
+	cfg := testConfig(t, "direct-c2s-64")
+	cfg.CPUProfileDir, cfg.TraceDir = t.TempDir(), t.TempDir()
+	if _, err := Run(t.Context(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	profs, _ := filepath.Glob(filepath.Join(cfg.CPUProfileDir, "*.prof"))
+	traces, _ := filepath.Glob(filepath.Join(cfg.TraceDir, "*.trace"))
+	// A baseline and a measurement, a server and a client each.
+	if len(profs) != 4 || len(traces) != 4 {
+		t.Fatalf("%d profiles, %d traces; want 4 each:\n%v\n%v", len(profs), len(traces), profs, traces)
+	}
+	for i, tr := range traces {
+		if got, want := strings.TrimSuffix(filepath.Base(tr), ".trace"), strings.TrimSuffix(filepath.Base(profs[i]), ".prof"); got != want {
+			t.Errorf("trace %s named unlike profile %s", got, want)
+		}
+		b, err := os.ReadFile(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(b, []byte("go 1.")) {
+			t.Errorf("%s is not an execution trace (starts %q)", tr, b[:min(len(b), 16)])
+		}
 	}
 }

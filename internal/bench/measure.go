@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -118,6 +119,9 @@ func measure(ctx context.Context, cfg *Config, sp Spec, run int) (map[string]flo
 		ps.params.Addr = addr
 		if ps.params.Role != "node-server" && ps.params.Role != "node-client" {
 			ps.params.CPUProf = profilePath(cfg.CPUProfileDir, sp, run, fmt.Sprintf("%d-%s-%s", i, ps.params.Role, ps.params.Mode))
+			if tp := profilePath(cfg.TraceDir, sp, run, fmt.Sprintf("%d-%s-%s", i, ps.params.Role, ps.params.Mode)); tp != "" {
+				ps.params.Trace = strings.TrimSuffix(tp, ".prof") + ".trace"
+			}
 		}
 		cmd, err := workerCommand(cfg, dir, ps.params)
 		if err != nil {

@@ -31,6 +31,10 @@ type Config struct {
 	// CPUProfileDir, when set, makes every switchboard worker write a CPU
 	// profile there, named after the measurement and its role.
 	CPUProfileDir string
+	// TraceDir, when set, makes every switchboard worker write an
+	// execution trace (runtime/trace) there, named like the profiles with
+	// ".trace": the scheduler's view of each process, for go tool trace.
+	TraceDir string
 	// Takeovers is how many times one run of the channel takeover scenario
 	// kills the channel's host (default 20); its p99 is over these.
 	Takeovers int

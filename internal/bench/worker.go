@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,6 +33,7 @@ type Params struct {
 	Subs     int           // extra idle subscriptions (scaling with patterns)
 	Wire     string        // switchboard wire protocol: native or socket-ipc
 	CPUProf  string        // write a CPU profile of this worker here
+	Trace    string        // write an execution trace of this worker here
 }
 
 // Args returns p as worker command-line arguments, the inverse of
@@ -43,6 +45,9 @@ func (p Params) Args() []string {
 		"--subs", fmt.Sprint(p.Subs), "--wire", p.Wire}
 	if p.CPUProf != "" {
 		a = append(a, "--cpuprofile", p.CPUProf)
+	}
+	if p.Trace != "" {
+		a = append(a, "--trace", p.Trace)
 	}
 	return a
 }
@@ -62,6 +67,7 @@ func ParseParams(args []string) (Params, error) {
 	fs.IntVar(&p.Subs, "subs", 0, "")
 	fs.StringVar(&p.Wire, "wire", "native", "")
 	fs.StringVar(&p.CPUProf, "cpuprofile", "", "")
+	fs.StringVar(&p.Trace, "trace", "", "")
 	if err := fs.Parse(args); err != nil {
 		return p, err
 	}
@@ -266,6 +272,18 @@ func RunWorker(ctx context.Context, args []string, in io.Reader, out io.Writer, 
 			return 1
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	if p.Trace != "" {
+		f, err := os.Create(p.Trace)
+		if err != nil {
+			fmt.Fprintf(errw, "bench worker: %v\n", err)
+			return 1
+		}
+		if err := trace.Start(f); err != nil {
+			fmt.Fprintf(errw, "bench worker: %v\n", err)
+			return 1
+		}
+		defer func() { trace.Stop(); f.Close() }()
 	}
 	w := &Worker{
 		out:    json.NewEncoder(out),
