@@ -112,7 +112,8 @@ var (
 	// ErrNoHandler: a message sent to a Server that is not a hub matched
 	// none of its handlers. The message is acknowledged and dropped; the
 	// server counts it (Stats().Unhandled) and reports a *NoHandlerError to
-	// OnError. Register handlers before Serve or Listen so that none of a
+	// OnError, once for consecutive such messages of one connection to one
+	// topic. Register handlers before Serve or Listen so that none of a
 	// resuming client's messages meet a server without them.
 	ErrNoHandler = errors.New("ipc: no handler")
 )

@@ -38,10 +38,12 @@ type sconn struct {
 	handlerRC routeCache[*route]
 	subsRC    routeCache[*session]
 
-	needAck  bool
-	recv     uint64        // the session's lastRecv as its reader knows it (serveNative)
-	ackBytes int           // bytes of MSG frames read since the last acknowledgement
-	done     chan struct{} // closed when the reader has finished
+	needAck bool
+	recv    uint64 // the session's lastRecv as its reader knows it (serveNative)
+
+	unhandledTopic string        // topic of the last unhandled message reported (Server.unhandled)
+	ackBytes       int           // bytes of MSG frames read since the last acknowledgement
+	done           chan struct{} // closed when the reader has finished
 
 	errMu sync.Mutex
 	err   error // the reason the connection ends, when known first
@@ -404,8 +406,10 @@ func (c *sconn) serveSocketIPC(ctx context.Context, ss *session, late bool) erro
 			c.publishSocket(ctx, topic, message)
 		}
 		m.set(topic, ss.id, 0, message, s.cfg.Codec)
-		if !s.handlers.dispatch(m, &c.handlerRC) && !s.cfg.Hub {
-			s.unhandled(ss.id, topic)
+		if s.handlers.dispatch(m, &c.handlerRC) {
+			c.unhandledTopic = ""
+		} else if !s.cfg.Hub {
+			s.unhandled(c, ss.id, topic)
 		}
 	}
 }

@@ -559,9 +559,16 @@ func (s *Server) finish() {
 	})
 }
 
-// unhandled counts and reports a message that matched no handler.
-func (s *Server) unhandled(id, topic string) {
+// unhandled counts a message of c's client that matched no handler, and
+// reports it unless the connection's previous message was unhandled too,
+// with the same topic: a client sending a stream to a topic nobody handles
+// gets one report for the run, not one per message.
+func (s *Server) unhandled(c *sconn, id, topic string) {
 	s.access.unhandled.Add(1)
+	if c.unhandledTopic == topic {
+		return
+	}
+	c.unhandledTopic = topic
 	s.reportErr(&NoHandlerError{ClientID: id, Topic: topic})
 }
 

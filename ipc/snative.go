@@ -216,8 +216,10 @@ func (c *sconn) frame(ctx context.Context, f *wire.Frame) error {
 		}
 		m := &c.msg
 		m.set(topic, ss.id, f.Seq, f.Payload, s.cfg.Codec)
-		if !s.handlers.dispatch(m, &c.handlerRC) && !hub {
-			s.unhandled(ss.id, topic)
+		if s.handlers.dispatch(m, &c.handlerRC) {
+			c.unhandledTopic = ""
+		} else if !hub {
+			s.unhandled(c, ss.id, topic)
 		}
 		if f.Seq != 0 {
 			c.recv = f.Seq
