@@ -407,7 +407,9 @@ func (c *sconn) serveSocketIPC(ctx context.Context, ss *session, late bool) erro
 		}
 		m.set(topic, ss.id, 0, message, s.cfg.Codec)
 		if s.handlers.dispatch(m, &c.handlerRC) {
-			c.unhandledTopic = ""
+			if c.unhandledTopic != "" {
+				c.unhandledTopic = ""
+			}
 		} else if !s.cfg.Hub {
 			s.unhandled(c, ss.id, topic)
 		}

@@ -217,7 +217,9 @@ func (c *sconn) frame(ctx context.Context, f *wire.Frame) error {
 		m := &c.msg
 		m.set(topic, ss.id, f.Seq, f.Payload, s.cfg.Codec)
 		if s.handlers.dispatch(m, &c.handlerRC) {
-			c.unhandledTopic = ""
+			if c.unhandledTopic != "" {
+				c.unhandledTopic = ""
+			}
 		} else if !hub {
 			s.unhandled(c, ss.id, topic)
 		}
