@@ -261,29 +261,20 @@ func RunWorker(ctx context.Context, args []string, in io.Reader, out io.Writer, 
 		return 2
 	}
 	raiseFileLimit()
-	if p.CPUProf != "" {
-		f, err := os.Create(p.CPUProf)
+	for _, r := range []struct {
+		path  string
+		start func(io.Writer) error
+		stop  func()
+	}{
+		{p.CPUProf, pprof.StartCPUProfile, pprof.StopCPUProfile},
+		{p.Trace, trace.Start, trace.Stop},
+	} {
+		stop, err := record(r.path, r.start, r.stop)
 		if err != nil {
 			fmt.Fprintf(errw, "bench worker: %v\n", err)
 			return 1
 		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintf(errw, "bench worker: %v\n", err)
-			return 1
-		}
-		defer func() { pprof.StopCPUProfile(); f.Close() }()
-	}
-	if p.Trace != "" {
-		f, err := os.Create(p.Trace)
-		if err != nil {
-			fmt.Fprintf(errw, "bench worker: %v\n", err)
-			return 1
-		}
-		if err := trace.Start(f); err != nil {
-			fmt.Fprintf(errw, "bench worker: %v\n", err)
-			return 1
-		}
-		defer func() { trace.Stop(); f.Close() }()
+		defer stop()
 	}
 	w := &Worker{
 		out:    json.NewEncoder(out),
@@ -340,4 +331,22 @@ func RSS() int64 {
 		return 0
 	}
 	return resident * int64(os.Getpagesize())
+}
+
+// record starts a recorder (a CPU profile, an execution trace) writing to
+// a new file at path, and returns what stops it and closes the file. An
+// empty path records nothing.
+func record(path string, start func(io.Writer) error, stop func()) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := start(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { stop(); f.Close() }, nil
 }
