@@ -126,7 +126,7 @@ type NoHandlerError struct {
 
 // Error describes the error; the text starts with "ipc: ".
 func (e *NoHandlerError) Error() string {
-	return fmt.Sprintf("ipc: no handler for topic %q (message from client %s dropped)", e.Topic, e.ClientID)
+	return fmt.Sprintf("ipc: no handler for topic %q: message from client %s dropped (register one with Server.Handle before Serve)", e.Topic, e.ClientID)
 }
 
 // Is reports whether target is ErrNoHandler.

@@ -41,7 +41,7 @@ type sconn struct {
 	needAck bool
 	recv    uint64 // the session's lastRecv as its reader knows it (serveNative)
 
-	unhandledTopic string        // topic of the last unhandled message reported (Server.unhandled)
+	unhandledTopic string        // topic of the last unhandled message reported (dispatch)
 	ackBytes       int           // bytes of MSG frames read since the last acknowledgement
 	done           chan struct{} // closed when the reader has finished
 
@@ -406,13 +406,31 @@ func (c *sconn) serveSocketIPC(ctx context.Context, ss *session, late bool) erro
 			c.publishSocket(ctx, topic, message)
 		}
 		m.set(topic, ss.id, 0, message, s.cfg.Codec)
-		if s.handlers.dispatch(m, &c.handlerRC) {
-			if c.unhandledTopic != "" {
-				c.unhandledTopic = ""
-			}
-		} else if !s.cfg.Hub {
-			s.unhandled(c, ss.id, topic)
+		c.dispatch(m)
+	}
+}
+
+// dispatch calls the server's handlers for a message of the connection's
+// client. One that no handler takes is counted and reported, unless the
+// server is a hub (its subscribers may take it) or the connection's
+// previous message was unhandled too, with the same topic: a client
+// sending a stream to a topic nobody handles gets one report for the run,
+// not one per message.
+func (c *sconn) dispatch(m *Message) {
+	s := c.srv
+	if s.handlers.dispatch(m, &c.handlerRC) {
+		if c.unhandledTopic != "" {
+			c.unhandledTopic = ""
 		}
+		return
+	}
+	if s.cfg.Hub {
+		return
+	}
+	s.access.unhandled.Add(1)
+	if c.unhandledTopic != m.Topic {
+		c.unhandledTopic = m.Topic
+		s.reportErr(&NoHandlerError{ClientID: m.From, Topic: m.Topic})
 	}
 }
 

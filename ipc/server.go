@@ -276,10 +276,8 @@ func (s *Server) sendTo(ss *session, topic string, msg any, b []byte, encoded bo
 		}
 		return msg
 	}
-	var f wire.Frame // field by field: see Client.send
-	f.Type = wire.TypeMsg
-	f.Topic = topicBytes(topic)
-	f.Payload = b
+	var f wire.Frame
+	setMsgFrame(&f, wire.TypeMsg, topic, b)
 	if s.lastTopic.Load() != topic || len(b) > 4096 {
 		if err := f.Validate(0); err != nil {
 			return &EncodeError{Topic: topic, Message: orig(), Err: err}
@@ -559,19 +557,6 @@ func (s *Server) finish() {
 	})
 }
 
-// unhandled counts a message of c's client that matched no handler, and
-// reports it unless the connection's previous message was unhandled too,
-// with the same topic: a client sending a stream to a topic nobody handles
-// gets one report for the run, not one per message.
-func (s *Server) unhandled(c *sconn, id, topic string) {
-	s.access.unhandled.Add(1)
-	if c.unhandledTopic == topic {
-		return
-	}
-	c.unhandledTopic = topic
-	s.reportErr(&NoHandlerError{ClientID: id, Topic: topic})
-}
-
 func (s *Server) isClosed() bool { return s.closedA.Load() }
 
 func (s *Server) reportErr(err error) {
@@ -642,10 +627,8 @@ func (s *Server) envelope(topic string, msg any) (*envelope, error) {
 // it back once every receiver has copied it. When encoded, msg is nil and an
 // error carries b as its Message (converted only then).
 func (s *Server) envelopeOf(topic string, msg any, b []byte, encoded bool) (*envelope, error) {
-	var f wire.Frame // field by field: see Client.send
-	f.Type = wire.TypeMsg
-	f.Topic = topicBytes(topic)
-	f.Payload = b
+	var f wire.Frame
+	setMsgFrame(&f, wire.TypeMsg, topic, b)
 	if s.lastTopic.Load() != topic || len(b) > 4096 {
 		if err := f.Validate(0); err != nil {
 			if encoded {

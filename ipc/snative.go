@@ -216,13 +216,7 @@ func (c *sconn) frame(ctx context.Context, f *wire.Frame) error {
 		}
 		m := &c.msg
 		m.set(topic, ss.id, f.Seq, f.Payload, s.cfg.Codec)
-		if s.handlers.dispatch(m, &c.handlerRC) {
-			if c.unhandledTopic != "" {
-				c.unhandledTopic = ""
-			}
-		} else if !hub {
-			s.unhandled(c, ss.id, topic)
-		}
+		c.dispatch(m)
 		if f.Seq != 0 {
 			c.recv = f.Seq
 		}
