@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -431,6 +432,7 @@ func (c *Channel) helloPatternsLocked() []string {
 	for p := range c.patterns {
 		ps = append(ps, p)
 	}
+	slices.Sort(ps[1:])
 	return ps
 }
 

@@ -229,6 +229,65 @@ func TestPublishSubscribe(t *testing.T) {
 	}
 }
 
+// TestHostOwnSubscriptionsFromTheStart: what another member publishes to the
+// host's patterns after the host serves, but before the host's own member
+// connection attached, still reaches the host's handler and is
+// acknowledged only then.
+func TestHostOwnSubscriptionsFromTheStart(t *testing.T) {
+	dir := testenv.ShortDir(t)
+	a := open(t, dir, "early")
+	got := newCollector()
+	if _, err := a.Subscribe("news", got.handle); err != nil {
+		t.Fatal(err)
+	}
+	var b *Channel
+	routed := make(chan error, 1)
+	var once sync.Once
+	testHookHosting = func(h *hub) {
+		once.Do(func() {
+			// a's hub serves and a has not connected to it yet: b joins
+			// and publishes now.
+			b = open(t, dir, "early")
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := b.Connect(ctx); err != nil {
+				routed <- err
+				return
+			}
+			if err := b.Publish(ctx, "news", "early"); err != nil {
+				routed <- err
+				return
+			}
+			for {
+				h.mu.Lock()
+				n := len(h.lastRouted)
+				h.mu.Unlock()
+				if n > 0 {
+					routed <- nil
+					return
+				}
+				select {
+				case <-ctx.Done():
+					routed <- ctx.Err()
+					return
+				case <-time.After(time.Millisecond): // polling with a deadline
+				}
+			}
+		})
+	}
+	t.Cleanup(func() { testHookHosting = nil })
+	connect(t, a)
+	if err := <-routed; err != nil {
+		t.Fatal(err)
+	}
+	flush(t, b)
+	msgs := got.waitN(t, 1)
+	var v string
+	if err := msgs[0].Decode(&v); err != nil || v != "early" || msgs[0].From != b.ID() {
+		t.Fatalf("host got %+v (%v), want \"early\" from %s", msgs[0], err, b.ID())
+	}
+}
+
 // TestQueueBeforeConnect: publications made before Connect are sent, in
 // order, once connected (open-channel's write before connect).
 func TestQueueBeforeConnect(t *testing.T) {

@@ -13,6 +13,10 @@ import (
 	"github.com/switchboard-ipc/switchboard/internal/backoff"
 )
 
+// testHookHosting, when set, runs once this process's hub serves, before
+// the process connects to it as a member.
+var testHookHosting func(*hub)
+
 // retry spaces elections that failed for another reason than a lost race.
 var retry = backoff.Backoff{Min: 2 * time.Millisecond, Max: 250 * time.Millisecond, Jitter: 0.5}
 
@@ -73,6 +77,11 @@ func (c *Channel) join() (net.Conn, error) {
 		c.mu.Lock()
 	}
 	members := c.members
+	// The host adopts its own member too, with the patterns its hello will
+	// carry: what others publish before this process's own connection
+	// attaches waits for it instead of being acknowledged to nobody.
+	self := Member{ID: c.id, Patterns: c.helloPatternsLocked()}
+	adopt := append(slices.DeleteFunc(slices.Clone(members), func(m Member) bool { return m.ID == c.id }), self)
 	c.mu.Unlock()
 	// The host's logic runs outside the lock: it may call the channel.
 	var handlers []hostHandler
@@ -81,7 +90,7 @@ func (c *Channel) join() (net.Conn, error) {
 		fn(h)
 		handlers = h.handlers
 	}
-	hb := newHub(c.opts.sessionTTL, c.opts.logger, members, handlers)
+	hb := newHub(c.opts.sessionTTL, c.opts.logger, adopt, handlers)
 	c.mu.Lock()
 	if c.state == Closed {
 		c.mu.Unlock()
@@ -92,6 +101,9 @@ func (c *Channel) join() (net.Conn, error) {
 	c.hub = hb
 	c.mu.Unlock()
 	hb.serve(ln)
+	if testHookHosting != nil {
+		testHookHosting(hb)
+	}
 	c.opts.logger.Info("channel: hosting", "channel", c.name, "path", c.path)
 	if fn := c.opts.onHost; fn != nil {
 		c.disp.do(fn)
