@@ -61,17 +61,32 @@ func init() {
 		if err := channel.ValidateTopic(*topic); err != nil {
 			return usagef(c, sio, "%v", err)
 		}
+		// Hooks and handlers run on the channel's dispatcher; the Closed
+		// state is the last thing it runs, so waiting for it means every
+		// line they print is out before the command returns.
+		closed := make(chan struct{})
 		ch, err := channel.Open(name,
 			channel.OnHost(func() { fmt.Fprintf(sio.err, "hosting %s\n", name) }),
 			channel.OnConnect(func(hosting bool) {
 				if !hosting {
 					fmt.Fprintf(sio.err, "connected %s\n", name)
 				}
+			}),
+			channel.OnStateChange(func(s channel.State) {
+				if s == channel.Closed {
+					close(closed)
+				}
 			}))
 		if err != nil {
 			return failf(c, sio, "%v", err)
 		}
-		defer ch.Close()
+		defer func() {
+			ch.Close()
+			select {
+			case <-closed:
+			case <-time.After(2 * time.Second): // a handler blocked on its output
+			}
+		}()
 		enc := json.NewEncoder(sio.out)
 		// Handlers run one at a time, so lines never interleave.
 		if _, err := ch.Subscribe(">", func(m *channel.Message) {
