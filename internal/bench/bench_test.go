@@ -71,6 +71,9 @@ func TestBenchRawMeasurements(t *testing.T) {
 		{Spec{Layout: LayoutStream, Transport: Raw, Dir: "c2s", Size: 64, Conns: 20}, MetricRate},
 		{Spec{Layout: LayoutFanout, Transport: Raw, Size: 64, Conns: 10}, MetricRate},
 		{Spec{Layout: LayoutPingPong, Transport: Raw, Size: 64, Conns: 1}, MetricP50},
+		// The raw relay: a third process between two raw clients.
+		{Spec{Layout: LayoutPubSub, Transport: Raw, Size: 64, Conns: 1}, MetricRate},
+		{Spec{Layout: LayoutRequest, Transport: Raw, Size: 64, Conns: 1}, MetricP50},
 		{Spec{Layout: LayoutIdle, Transport: Raw, Conns: 200}, MetricPerConn},
 	} {
 		t.Run(tc.spec.String(), func(t *testing.T) {
@@ -249,6 +252,10 @@ func TestBenchLookup(t *testing.T) {
 	}
 	if s, _ := Lookup("connected-1000"); s.Measure.Idle != 999 || s.Measure.Conns != 1 || s.Baseline.Idle != 0 {
 		t.Errorf("connected-1000: measure %+v baseline %+v, want 1 sender and 999 idle against 1 sender", s.Measure, s.Baseline)
+	}
+	if s, _ := Lookup("reqrep-hub-relay-p99"); s.Metric != MetricP99 || s.Measure.Transport != SB ||
+		s.Baseline != (Spec{Layout: LayoutRequest, Transport: Raw, Size: 64, Conns: 1}) || s.Target != 0 {
+		t.Errorf("reqrep-hub-relay-p99: %+v, want the hub's p99 against the raw relay's, reported", s)
 	}
 	if s, _ := Lookup("direct-c2s-1k"); s.Target != 0.8 {
 		t.Errorf("direct-c2s-1k target %v, want 0.8", s.Target)

@@ -30,7 +30,7 @@ type procSpec struct {
 func roleNames(transport string) (server, client, hub string) {
 	switch transport {
 	case Raw:
-		return "raw-server", "raw-client", ""
+		return "raw-server", "raw-client", "raw-relay"
 	case SB, SBSockIPC:
 		return "sb-server", "sb-client", "sb-hub"
 	case NATS:

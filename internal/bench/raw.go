@@ -28,6 +28,7 @@ const checkEvery = 256
 func init() {
 	Register("raw-server", rawServer)
 	Register("raw-client", rawClient)
+	Register("raw-relay", rawRelay)
 }
 
 // rawFrame returns one frame: length prefix and a payload of size bytes.
@@ -125,9 +126,13 @@ func sourceConns(conns []net.Conn, size int, d time.Duration) (int64, error) {
 }
 
 // echoConn answers every frame on c with the same frame.
-func echoConn(c net.Conn) error {
-	r := bufio.NewReaderSize(c, rawBuf)
-	w := bufio.NewWriterSize(c, rawBuf)
+func echoConn(c net.Conn) error { return relayConn(c, c) }
+
+// relayConn writes every frame read from src to dst, flushing whenever src
+// has nothing more buffered, until src ends.
+func relayConn(src, dst net.Conn) error {
+	r := bufio.NewReaderSize(src, rawBuf)
+	w := bufio.NewWriterSize(dst, rawBuf)
 	var scratch []byte
 	var hdr [4]byte
 	for {
@@ -147,6 +152,35 @@ func echoConn(c net.Conn) error {
 			}
 		}
 	}
+}
+
+// rawRelay is the raw counterpart of a hub: the first connection it
+// accepts is the far end (a subscriber, a replier), the second the near
+// end (a publisher, a requester), and it copies frames between them both
+// ways, a goroutine per direction. It is the least any process between two
+// others does, the floor of two hops.
+func rawRelay(ctx context.Context, w *Worker, p Params) error {
+	if p.Mode != "hub" {
+		return fmt.Errorf("raw-relay: unknown mode %q", p.Mode)
+	}
+	ln, err := net.Listen("unix", p.Addr)
+	if err != nil {
+		return err
+	}
+	a := &acceptor{ln: ln, more: make(chan struct{}, 1)}
+	defer a.closeAll()
+	go a.loop(nil)
+	w.Ready(p.Addr)
+	conns, err := a.wait(ctx, 2)
+	if err != nil {
+		return err
+	}
+	far, near := conns[0], conns[1]
+	go relayConn(near, far)
+	go relayConn(far, near)
+	<-ctx.Done()
+	w.Report(Report{})
+	return nil
 }
 
 // pingConn sends one frame at a time and waits for its echo until d has
@@ -361,7 +395,7 @@ func rawClient(ctx context.Context, w *Worker, p Params) error {
 	}
 	defer closeAll(conns)
 	switch p.Mode {
-	case "sink":
+	case "sink", "sub":
 		m := NewMeter()
 		for _, c := range conns {
 			go sinkConn(c, m.NewCounter())
@@ -371,7 +405,7 @@ func rawClient(ctx context.Context, w *Worker, p Params) error {
 		<-ctx.Done()
 		w.Report(m.Stop())
 		return nil
-	case "source":
+	case "source", "pub":
 		w.Ready("")
 		if err := w.WaitGo(ctx); err != nil {
 			return err
@@ -392,7 +426,13 @@ func rawClient(ctx context.Context, w *Worker, p Params) error {
 		}
 		w.Report(Report{Sent: total})
 		return errors.Join(errs...)
-	case "ping":
+	case "reply":
+		go echoConn(conns[0])
+		w.Ready("")
+		<-ctx.Done()
+		w.Report(Report{})
+		return nil
+	case "ping", "request":
 		w.Ready("")
 		if err := w.WaitGo(ctx); err != nil {
 			return err

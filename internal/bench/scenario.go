@@ -136,9 +136,10 @@ func (s *Scenario) group() string {
 // DefaultScenarios are the scenarios of issue 6's targets, in report order.
 var DefaultScenarios = []string{
 	"direct-c2s-64", "direct-c2s-1k", "direct-s2c-64", "direct-s2c-1k",
-	"hub-pubsub-64", "hub-pubsub-64-nats",
+	"hub-pubsub-64", "hub-pubsub-64-nats", "hub-pubsub-64-relay",
 	"broadcast-10", "broadcast-100",
 	"reqrep-direct-p50", "reqrep-direct-p99", "reqrep-hub-p50", "reqrep-hub-p99",
+	"reqrep-hub-relay-p50", "reqrep-hub-relay-p99",
 	"sipc-json-node",
 	"idle-10000", "clients-1000", "connected-1000",
 	"channel-takeover-p50", "channel-takeover-p99",
@@ -169,10 +170,12 @@ many at once.
   direct-s2c-SIZE       server -> client one-way, vs the raw stream       (same targets)
   hub-pubsub-SIZE       publisher -> hub -> subscriber, vs the raw stream (>= 25%)
   hub-pubsub-64-nats    the same, vs NATS pub->sub (--against nats)       (>= 3x)
+  hub-pubsub-64-relay   the same, vs a raw relay process between two raw clients (the floor of two hops)
   subs-N                hub pub->sub 64 B while the subscriber holds N patterns
   broadcast-N           server broadcast to N clients, 64 B, vs raw fan-out (>= 40%)
   reqrep-direct-p50|p99 request/reply round trip to the server, vs raw ping-pong (p50 <= 1.5x)
   reqrep-hub-p50|p99    request/reply through the hub to a third process  (p50 <= 2.5x)
+  reqrep-hub-relay-p50|p99  the same, vs a raw relay process between two raw clients
   sipc-json-node        socket-ipc mode JSON client -> server, vs Node socket-ipc (--against node) (>= 3x)
   idle-N                server RSS per idle connection with N connections (<= 16 KiB at 10,000)
   clients-N             client -> server throughput with N sending clients, vs 1 client (>= 80% at 1,000)
@@ -213,6 +216,21 @@ func Lookup(name string) (Scenario, error) {
 			Baseline:     Spec{Layout: LayoutPubSub, Transport: NATS, Size: 64, Conns: 1},
 			BaselineName: "NATS pub->sub 64 B",
 		}, 3), nil
+	case name == "hub-pubsub-64-relay":
+		return thr(Scenario{
+			About:        "hub publish -> subscribe, 64 B, against a raw relay (two raw hops)",
+			Measure:      Spec{Layout: LayoutPubSub, Transport: SB, Size: 64, Conns: 1},
+			Baseline:     Spec{Layout: LayoutPubSub, Transport: Raw, Size: 64, Conns: 1},
+			BaselineName: "raw relay stream 64 B",
+		}, 0), nil
+	case name == "reqrep-hub-relay-p50" || name == "reqrep-hub-relay-p99":
+		return Scenario{
+			Name: name, Metric: parts[3], Unit: "us", Better: Lower, TargetOf: OfRatio,
+			About:        "request/reply through the hub, 64 B, against a raw relay, " + parts[3],
+			Measure:      Spec{Layout: LayoutRequest, Transport: SB, Size: 64, Conns: 1},
+			Baseline:     Spec{Layout: LayoutRequest, Transport: Raw, Size: 64, Conns: 1},
+			BaselineName: "raw relay round trip " + parts[3],
+		}, nil
 	case len(parts) == 3 && parts[0] == "hub" && parts[1] == "pubsub":
 		size, ok := parseSize(parts[2])
 		if !ok {
