@@ -257,6 +257,14 @@ func TestBenchLookup(t *testing.T) {
 		s.Baseline != (Spec{Layout: LayoutRequest, Transport: Raw, Size: 64, Conns: 1}) || s.Target != 0 {
 		t.Errorf("reqrep-hub-relay-p99: %+v, want the hub's p99 against the raw relay's, reported", s)
 	}
+	for name, want := range map[string]Spec{
+		"hub-pubsub-64-nats":  {Layout: LayoutPubSub, Transport: NATS, Size: 64, Conns: 1},
+		"hub-pubsub-64-relay": {Layout: LayoutPubSub, Transport: Raw, Size: 64, Conns: 1},
+	} {
+		if s, _ := Lookup(name); s.Baseline != want || s.Measure.Transport != SB || (s.Target == 3) != (want.Transport == NATS) {
+			t.Errorf("%s: %+v, want the hub against %+v (target 3x against NATS only)", name, s, want)
+		}
+	}
 	if s, _ := Lookup("direct-c2s-1k"); s.Target != 0.8 {
 		t.Errorf("direct-c2s-1k target %v, want 0.8", s.Target)
 	}
