@@ -288,6 +288,50 @@ func TestHostOwnSubscriptionsFromTheStart(t *testing.T) {
 	}
 }
 
+// TestHostForgetsMembersThatLeft: the host keeps the highest sequence
+// number routed per publishing member only while that member may resend;
+// one that said goodbye leaves nothing behind.
+func TestHostForgetsMembersThatLeft(t *testing.T) {
+	dir := testenv.ShortDir(t)
+	a := open(t, dir, "forget")
+	connect(t, a)
+	for i := range 3 {
+		b := open(t, dir, "forget")
+		connect(t, b)
+		if err := b.Publish(context.Background(), "news", i); err != nil {
+			t.Fatal(err)
+		}
+		flush(t, b)
+		id := b.ID()
+		b.Close()
+		a.mu.Lock()
+		h := a.hub
+		a.mu.Unlock()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			h.mu.Lock()
+			_, present := h.sessions[id]
+			routed := 0
+			for o := range h.lastRouted {
+				if o.id == id {
+					routed++
+				}
+			}
+			h.mu.Unlock()
+			if !present {
+				if routed != 0 {
+					t.Fatalf("member %d left; the host still keeps %d routing entries for it", i, routed)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("member %d: its session is still on the host after Close", i)
+			}
+			time.Sleep(time.Millisecond) // polling with a deadline
+		}
+	}
+}
+
 // TestQueueBeforeConnect: publications made before Connect are sent, in
 // order, once connected (open-channel's write before connect).
 func TestQueueBeforeConnect(t *testing.T) {

@@ -387,6 +387,9 @@ func (hc *hubConn) readLoop() {
 				}
 			})
 		case frameBye:
+			// This incarnation leaves for good and never resends: nothing
+			// of it needs de-duplicating any more.
+			delete(h.lastRouted, origin{s.id, s.inc})
 			h.removeLocked(s)
 			h.mu.Unlock()
 			return
