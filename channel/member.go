@@ -244,6 +244,7 @@ func (c *Channel) deliver(f *frame) {
 		var ms []Member
 		if json.Unmarshal(f.data, &ms) == nil {
 			c.members = ms
+			c.notifyLocked()
 		}
 		return
 	}
