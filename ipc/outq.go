@@ -46,6 +46,7 @@ type outq struct {
 	fullBytes int      // their bytes
 	sent      int      // bytes of the oldest unwritten chunk (full[0], else buf) already written
 	spare     [][]byte // chunks for reuse
+	iov       [][]byte // scratch of writeNowLocked
 
 	// claimed is how far into buf (claimedOf) producers cleared ahead of
 	// their appends (claimLocked).
@@ -221,14 +222,16 @@ func (q *outq) nmsgLocked() int {
 // acknowledge what it was sent (an acknowledgement is sure to come, as the
 // peer acknowledges once it has read everything) and fewer than batchMin
 // bytes wait: the acknowledgement writes them (ackLocked), or the producer
-// that brings them to batchMin. Only a stream is held: the first holdMin
-// bytes after the peer caught up are written at once, so a lone message or
-// a short burst goes out without delay. A hold lasts at most holdMax (a
+// that brings them to batchMin (a chunk's worth: with the part of the chunk
+// set aside before them, writeNowLocked writes them in one writev, as a
+// buffered writer writes its full buffer). Only a stream is held: the first
+// holdMin bytes after the peer caught up are written at once, so a lone
+// message or a short burst goes out without delay. A hold lasts at most holdMax (a
 // peer's reader busy in a slow handler acknowledges late). What the kernel
 // does not take at once is left to the writer goroutine.
 const (
 	holdMin  = 4 << 10
-	batchMin = 32 << 10
+	batchMin = 64 << 10
 	holdMax  = time.Millisecond
 )
 
@@ -502,58 +505,96 @@ func (q *outq) retireBufLocked() {
 }
 
 // writeNowLocked writes what waits from the calling goroutine, when no
-// write is under way, without waiting for the socket: whole chunks, oldest
-// first, while the kernel takes them. The writer goroutine is started for
-// whatever the kernel did not take (or if the connection cannot be written
-// without waiting). The write does not wait, so q.mu stays held. q.mu must
-// be held.
+// write is under way, without waiting for the socket: every chunk that
+// waits, oldest first, in one write (writev) as large as the kernel takes,
+// so a batch that spans two chunks is not split in two writes. The writer
+// goroutine is started for whatever the kernel did not take (or if the
+// connection cannot be written without waiting). The write does not wait,
+// so q.mu stays held. q.mu must be held.
 func (q *outq) writeNowLocked() {
 	wrote := false
 	for q.tw != nil && (!q.writer || q.waiting) && !q.writing && q.pendingLocked() {
-		w, last := q.buf, len(q.full) == 0
-		if !last {
-			w = q.full[0].b
+		var n, want int
+		var err error
+		if len(q.full) == 0 {
+			want = len(q.buf) - q.sent
+			n, err = q.tw.TryWrite(q.buf[q.sent:])
+		} else {
+			iov := append(q.iov[:0], q.full[0].b[q.sent:])
+			for _, c := range q.full[1:] {
+				if len(iov) == maxIov {
+					break
+				}
+				iov = append(iov, c.b)
+			}
+			if len(iov) <= len(q.full) && len(iov) < maxIov && len(q.buf) > 0 {
+				iov = append(iov, q.buf)
+			}
+			for _, b := range iov {
+				want += len(b)
+			}
+			n, err = q.tw.TryWriteBuffers(iov)
+			clear(iov) // the chunks are not kept alive from here
+			q.iov = iov[:0]
 		}
-		n, err := q.tw.TryWrite(w[q.sent:])
 		if n > 0 {
 			wrote = true
 			q.writes++
-			q.sent += n
 			q.noteWrittenLocked(n)
-			if q.sent == len(w) && last {
-				// Everything is written. A chunk takes the next frames
-				// after what was written (until it is full, and then it
-				// is kept for the acknowledgements, see reserveLocked),
-				// or from its start when nothing needs keeping: appends
-				// go on in the same cache lines, as in a buffered writer.
-				// The small buffer of an idle connection is let go.
-				q.batch = len(w)
-				q.wroteSeq = max(q.wroteSeq, q.lastSeq)
-				if cap(w) < minChunk {
-					q.retireBufLocked()
-				} else {
-					q.rewindLocked()
-				}
-				break
-			}
-			if q.sent == len(w) {
-				q.batch, q.sent = len(w), 0
-				q.wroteLocked(q.popFullLocked())
-				continue
-			}
+			q.consumeLocked(n)
 		}
 		if err != nil {
 			// The writer goroutine's write meets the error too, and
 			// handles it.
 			q.tw = nil
 		}
-		break
+		if n < want || err != nil {
+			break
+		}
 	}
 	if wrote {
 		q.holdArmed = false
 		q.freedLocked()
 	}
 	q.kickLocked()
+}
+
+// maxIov bounds the chunks one write of writeNowLocked takes.
+const maxIov = 8
+
+// consumeLocked counts n bytes written from the oldest unwritten chunk on.
+// A chunk set aside and written whole is done with (kept for the
+// acknowledgements, or reused); when everything is written, buf takes the
+// next frames after what was written (until it is full, and then it is
+// kept for the acknowledgements, see reserveLocked), or from its start
+// when nothing needs keeping: appends go on in the same cache lines, as in
+// a buffered writer. The small buffer of an idle connection is let go.
+// q.mu must be held.
+func (q *outq) consumeLocked(n int) {
+	for n > 0 && len(q.full) > 0 {
+		w := q.full[0].b
+		k := min(n, len(w)-q.sent)
+		q.sent += k
+		n -= k
+		if q.sent < len(w) {
+			return
+		}
+		q.batch = len(w)
+		q.wroteLocked(q.popFullLocked())
+	}
+	if n == 0 {
+		return
+	}
+	q.sent += n
+	if q.sent == len(q.buf) {
+		q.batch = len(q.buf)
+		q.wroteSeq = max(q.wroteSeq, q.lastSeq)
+		if cap(q.buf) < minChunk {
+			q.retireBufLocked()
+		} else {
+			q.rewindLocked()
+		}
+	}
 }
 
 // noteWrittenLocked counts n bytes written for the holds of flushLocked.

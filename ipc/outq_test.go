@@ -177,6 +177,38 @@ func TestOutqWriteNowPartial(t *testing.T) {
 	<-done
 }
 
+// Bytes waiting in several chunks go out in one write: a batch that spans
+// a chunk boundary is not split in two system calls, and the peer gets
+// every frame in order.
+func TestOutqWriteNowSpansChunks(t *testing.T) {
+	a, b := testenv.UnixPair(t)
+	a.SetWriteBuffer(1 << 20) // room for all of it (the kernel may cap it, not below 128 KiB here)
+	q := newOutq(false, 0)
+	done := q.attach(a, 0, nil)
+	payload := bytes.Repeat([]byte("x"), 1000)
+	q.mu.Lock()
+	n := 0
+	for len(q.full) < 1 || len(q.buf) < 10<<10 { // a chunk set aside, and 10 KiB in the next
+		q.appendLocked(&wire.Frame{Type: wire.TypeReply, ID: uint64(n + 1), Payload: payload})
+		n++
+	}
+	writes := q.writes
+	q.writeNowLocked()
+	wrote, busy := q.writes-writes, q.busyLocked()
+	q.mu.Unlock()
+	if wrote != 1 || busy {
+		t.Fatalf("%d frames in 2 chunks: %d writes, bytes left %v; want 1 write and none left", n, wrote, busy)
+	}
+	fr := &frameReader{wire.NewReader(b, 0)}
+	for i, f := range fr.read(t, n) {
+		if f.ID != uint64(i+1) || !bytes.Equal(f.Payload, payload) {
+			t.Fatalf("frame %d: id %d, %d bytes", i+1, f.ID, len(f.Payload))
+		}
+	}
+	q.detach(a)
+	<-done
+}
+
 // The writer goroutine exits once the queue stays idle, and done closes
 // only when the connection is detached and no write is under way.
 func TestOutqWriterExitsWhenIdle(t *testing.T) {

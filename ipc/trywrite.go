@@ -11,12 +11,17 @@ import (
 // waiting (see sockio.TryWrite). *netserver.Conn is one.
 type tryWriter interface {
 	TryWrite(p []byte) (int, error)
+	TryWriteBuffers(bufs [][]byte) (int, error) // TryWrite of their concatenation
 }
 
 // sysTryWriter is a tryWriter for a connection with a file descriptor.
 type sysTryWriter struct{ c syscall.Conn }
 
 func (w sysTryWriter) TryWrite(p []byte) (int, error) { return sockio.TryWrite(w.c, p) }
+
+func (w sysTryWriter) TryWriteBuffers(bufs [][]byte) (int, error) {
+	return sockio.TryWriteBuffers(w.c, bufs)
+}
 
 // newTryWriter returns the tryWriter of c, or nil when c cannot be written
 // without waiting (it is then always written by its writer goroutine).

@@ -28,3 +28,20 @@ func (c *Conn) TryWrite(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// TryWriteBuffers is TryWrite for the concatenation of bufs, written with
+// one system call where the platform has writev: bytes that wait in
+// several buffers go out in one write. It returns the number of bytes
+// written, counted from the start of bufs[0].
+func (c *Conn) TryWriteBuffers(bufs [][]byte) (int, error) {
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return 0, errors.ErrUnsupported
+	}
+	n, err := sockio.TryWriteBuffers(sc, bufs)
+	if n > 0 {
+		c.written.Add(uint64(n))
+		c.srv.bytesWritten.Add(uint64(n))
+	}
+	return n, err
+}

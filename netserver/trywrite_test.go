@@ -8,7 +8,8 @@ import (
 	"testing"
 )
 
-// TryWrite writes without waiting and counts what it wrote, like Write.
+// TryWrite and TryWriteBuffers write without waiting and count what they
+// wrote, like Write.
 func TestTryWriteCounts(t *testing.T) {
 	wrote := make(chan uint64, 1)
 	s := &Server{Handler: HandlerFunc(func(_ context.Context, c *Conn) {
@@ -17,19 +18,23 @@ func TestTryWriteCounts(t *testing.T) {
 		if err != nil || n != 5 {
 			t.Errorf("TryWrite = %d, %v; want 5, nil", n, err)
 		}
+		n, err = c.TryWriteBuffers([][]byte{[]byte(", "), []byte("world")})
+		if err != nil || n != 7 {
+			t.Errorf("TryWriteBuffers = %d, %v; want 7, nil", n, err)
+		}
 		wrote <- c.BytesWritten()
 	})}
 	l := listenUnix(t)
 	serve(t, s, l)
 	c := dial(t, l.Addr())
 	got, err := io.ReadAll(c)
-	if err != nil || string(got) != "hello" {
+	if err != nil || string(got) != "hello, world" {
 		t.Fatalf("read %q, %v", got, err)
 	}
-	if n := recv(t, wrote); n != 5 {
-		t.Errorf("BytesWritten = %d, want 5", n)
+	if n := recv(t, wrote); n != 12 {
+		t.Errorf("BytesWritten = %d, want 12", n)
 	}
-	if st := s.Stats(); st.BytesWritten != 5 {
-		t.Errorf("Stats().BytesWritten = %d, want 5", st.BytesWritten)
+	if st := s.Stats(); st.BytesWritten != 12 {
+		t.Errorf("Stats().BytesWritten = %d, want 12", st.BytesWritten)
 	}
 }
