@@ -24,8 +24,8 @@ Each scenario runs in real separate processes (this program re-executed as
 workers: a server and one or more clients on a Unix socket in a temporary
 directory). The raw-socket baseline - a length-prefixed, buffered Unix stream
 with the same payloads and the same process layout - is measured in the same
-run, alternating with the switchboard figure, and every figure is the median
-of --runs runs.
+run, right before or after the switchboard figure, and every figure is the
+median of --runs runs.
 
 ratio = value / baseline. Throughput targets are met when ratio >= target;
 latency targets when ratio <= target; the memory target bounds the value.

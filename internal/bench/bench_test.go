@@ -77,7 +77,7 @@ func TestBenchRawMeasurements(t *testing.T) {
 		{Spec{Layout: LayoutIdle, Transport: Raw, Conns: 200}, MetricPerConn},
 	} {
 		t.Run(tc.spec.String(), func(t *testing.T) {
-			m, err := measure(ctx, &cfg, tc.spec, 1)
+			m, err := measure(ctx, &cfg, tc.spec, "run1")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -294,6 +294,56 @@ func TestBenchScenarioSets(t *testing.T) {
 	}
 }
 
+// A run measures every scenario's figure within a few slots of its
+// baseline, measuring a shared baseline again where its last measurement
+// is further back, and each measurement only as often as that needs.
+func TestBenchPlanKeepsPairsTogether(t *testing.T) {
+	scens, err := Scenarios([]string{"targets", "scale"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairs := make([]pair, len(scens))
+	distinct := map[Spec]bool{}
+	for i, s := range scens {
+		pairs[i] = pair{s.Measure, s.Baseline}
+		distinct[s.Measure] = true
+		if s.Baseline != (Spec{}) {
+			distinct[s.Baseline] = true
+		}
+	}
+	slots, at := planRun(pairs)
+	for i, s := range scens {
+		m, b := at[i].measure, at[i].baseline
+		if slots[m] != s.Measure {
+			t.Errorf("%s: slot %d holds %v, want its measurement %v", s.Name, m, slots[m], s.Measure)
+		}
+		if s.Baseline == (Spec{}) {
+			if b != -1 {
+				t.Errorf("%s has no baseline but was given slot %d", s.Name, b)
+			}
+			continue
+		}
+		if slots[b] != s.Baseline {
+			t.Errorf("%s: slot %d holds %v, want its baseline %v", s.Name, b, slots[b], s.Baseline)
+		}
+		if d := max(m-b, b-m); d >= nearby {
+			t.Errorf("%s: figure and baseline %d slots apart, want fewer than %d", s.Name, d, nearby)
+		}
+	}
+	if len(slots) > len(distinct)*3/2 {
+		t.Errorf("%d measurements per run for %d distinct ones: too many repeats", len(slots), len(distinct))
+	}
+
+	// The raw stream shared by four scenarios is measured again once two
+	// others came between; a pair planned before (a p99 row after its
+	// p50) takes the same slots.
+	raw, a, b, c, d := Spec{Transport: Raw, Size: 1}, Spec{Size: 2}, Spec{Size: 3}, Spec{Size: 4}, Spec{Size: 5}
+	slots, _ = planRun([]pair{{a, raw}, {b, raw}, {Spec{}, raw}, {c, raw}, {d, raw}, {a, raw}})
+	if want := []Spec{raw, a, b, raw, c, d}; !slices.Equal(slots, want) {
+		t.Errorf("slots %v, want %v", slots, want)
+	}
+}
+
 func TestBenchStats(t *testing.T) {
 	if m := median([]float64{3, 1, 2}); m != 2 {
 		t.Errorf("median = %v, want 2", m)
@@ -336,7 +386,7 @@ func TestBenchWorkerFailureIsReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A mode no role knows: the worker fails and the parent says why.
-	_, err := measure(t.Context(), &cfg, Spec{Layout: "nope", Transport: Raw}, 1)
+	_, err := measure(t.Context(), &cfg, Spec{Layout: "nope", Transport: Raw}, "run1")
 	if err == nil {
 		t.Fatal("unknown layout measured")
 	}

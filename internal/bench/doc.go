@@ -35,6 +35,8 @@
 // or, for targets on the value itself (bytes per idle connection), when
 // value <= target. Result.Better and Result.TargetOf say which applies.
 //
-// Reported values are medians over Config.Runs runs; a measurement and its
-// baseline alternate run by run so that background load hits both alike.
+// Reported values are medians over Config.Runs runs. Every run measures a
+// scenario's figure within a few seconds of its baseline (a baseline that
+// several scenarios share is measured again where needed), so that
+// background load, which changes over seconds, hits both alike.
 package bench

@@ -93,8 +93,10 @@ const (
 	resultTimeout = 30 * time.Second // beyond the duration
 )
 
-// measure runs one measurement of sp and returns its metrics.
-func measure(ctx context.Context, cfg *Config, sp Spec, run int) (map[string]float64, error) {
+// measure runs one measurement of sp and returns its metrics. label names
+// it among the measurements of a bench run (run1, run1-2, ...), for the
+// names of profiles and traces.
+func measure(ctx context.Context, cfg *Config, sp Spec, label string) (map[string]float64, error) {
 	if sp.Layout == LayoutTakeover {
 		return measureTakeovers(ctx, cfg)
 	}
@@ -118,8 +120,8 @@ func measure(ctx context.Context, cfg *Config, sp Spec, run int) (map[string]flo
 	start := func(ps procSpec, i int) (*proc, error) {
 		ps.params.Addr = addr
 		if ps.params.Role != "node-server" && ps.params.Role != "node-client" {
-			ps.params.CPUProf = profilePath(cfg.CPUProfileDir, sp, run, fmt.Sprintf("%d-%s-%s", i, ps.params.Role, ps.params.Mode))
-			if tp := profilePath(cfg.TraceDir, sp, run, fmt.Sprintf("%d-%s-%s", i, ps.params.Role, ps.params.Mode)); tp != "" {
+			ps.params.CPUProf = profilePath(cfg.CPUProfileDir, sp, label, fmt.Sprintf("%d-%s-%s", i, ps.params.Role, ps.params.Mode))
+			if tp := profilePath(cfg.TraceDir, sp, label, fmt.Sprintf("%d-%s-%s", i, ps.params.Role, ps.params.Mode)); tp != "" {
 				ps.params.Trace = strings.TrimSuffix(tp, ".prof") + ".trace"
 			}
 		}

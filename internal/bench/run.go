@@ -155,8 +155,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		return nil, err
 	}
 	results := make([]Result, len(scens))
-	var order []Spec // measurements in first-needed order, baseline first
-	seen := map[Spec]bool{}
+	pairs := make([]pair, len(scens)) // zero Measure: not measured
 	for i := range scens {
 		s := &scens[i]
 		results[i] = Result{
@@ -172,45 +171,40 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 			results[i].Note = "not measured: run with --against " + peer
 			continue
 		}
-		for _, sp := range []Spec{s.Baseline, s.Measure} {
-			if sp != (Spec{}) && !seen[sp] {
-				seen[sp] = true
-				order = append(order, sp)
-			}
-		}
+		pairs[i] = pair{s.Measure, s.Baseline}
 	}
+	slots, at := planRun(pairs)
 
-	// Alternate measurements run by run, so that load from elsewhere on the
-	// machine falls on a figure and its baseline alike.
-	type outcome struct {
-		runs []map[string]float64
-		err  error
-	}
-	got := map[Spec]*outcome{}
-	for _, sp := range order {
-		got[sp] = &outcome{}
-	}
-	for run := 1; run <= cfg.Runs; run++ {
-		for _, sp := range order {
-			o := got[sp]
-			if o.err != nil {
+	// Every run measures the same slots in the same order; a figure and its
+	// baseline are next to each other in it, so that load from elsewhere on
+	// the machine, which changes over seconds, falls on both alike.
+	failed := map[Spec]error{}
+	samples := make([][]map[string]float64, cfg.Runs) // per run, per slot; nil when it failed
+	for run := range cfg.Runs {
+		samples[run] = make([]map[string]float64, len(slots))
+		for j, sp := range slots {
+			if failed[sp] != nil {
 				continue
 			}
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
+			label := fmt.Sprintf("run%d", run+1)
+			if k := repeat(slots, j); k > 1 {
+				label += fmt.Sprintf("-%d", k)
+			}
 			start := time.Now()
-			m, err := measure(ctx, &cfg, sp, run)
+			m, err := measure(ctx, &cfg, sp, label)
 			if err != nil {
-				o.err = fmt.Errorf("%v: %w", sp, err)
+				failed[sp] = fmt.Errorf("%v: %w", sp, err)
 				if cfg.Progress != nil {
-					fmt.Fprintf(cfg.Progress, "run %d/%d  %-36v  FAILED: %v\n", run, cfg.Runs, sp, err)
+					fmt.Fprintf(cfg.Progress, "run %d/%d  %-36v  FAILED: %v\n", run+1, cfg.Runs, sp, err)
 				}
 				continue
 			}
-			o.runs = append(o.runs, m)
+			samples[run][j] = m
 			if cfg.Progress != nil {
-				fmt.Fprintf(cfg.Progress, "run %d/%d  %-36v  %s  (%.1fs)\n", run, cfg.Runs, sp, formatMetrics(sp, m), time.Since(start).Seconds())
+				fmt.Fprintf(cfg.Progress, "run %d/%d  %-36v  %s  (%.1fs)\n", run+1, cfg.Runs, sp, formatMetrics(sp, m), time.Since(start).Seconds())
 			}
 		}
 	}
@@ -221,20 +215,16 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		if r.Note != "" {
 			continue
 		}
-		mo, bo := got[s.Measure], got[s.Baseline]
-		if bo == nil { // no baseline: the target is on the value alone
-			bo = &outcome{}
-		}
-		if err := errors.Join(bo.err, mo.err); err != nil {
+		if err := errors.Join(failed[s.Baseline], failed[s.Measure]); err != nil {
 			r.Note = "failed: " + err.Error()
 			errs = append(errs, fmt.Errorf("%s: %w", s.Name, err))
 			continue
 		}
-		for _, m := range mo.runs {
-			r.Values = append(r.Values, m[s.Metric])
-		}
-		for _, m := range bo.runs {
-			r.Baselines = append(r.Baselines, m[s.Metric])
+		for run := range cfg.Runs {
+			r.Values = append(r.Values, samples[run][at[i].measure][s.Metric])
+			if at[i].baseline >= 0 {
+				r.Baselines = append(r.Baselines, samples[run][at[i].baseline][s.Metric])
+			}
 		}
 		r.Value, r.Baseline = median(r.Values), median(r.Baselines)
 		r.Runs = len(r.Values)
@@ -246,6 +236,74 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		r.judge()
 	}
 	return results, errors.Join(dedupe(errs)...)
+}
+
+// pair is what a scenario compares: its measurement and its baseline (zero
+// for none).
+type pair struct{ measure, baseline Spec }
+
+// slotsOf says where a scenario's measurement and baseline are in a run's
+// slots (baseline -1 for none).
+type slotsOf struct{ measure, baseline int }
+
+// nearby bounds how far apart in a run a scenario's figure and baseline
+// are measured: fewer than nearby slots, a few seconds of a run that lasts
+// minutes. A measurement further back is made again.
+const nearby = 3
+
+// planRun orders the measurements of one run for the scenarios' pairs
+// (those with a zero measure are not measured): each scenario's baseline
+// and then its measurement, reusing one measured close enough (see nearby)
+// and measuring it again otherwise. A baseline shared by many scenarios
+// (the raw stream, the one-client figure) is measured again next to each
+// one that is far from the last measurement of it.
+func planRun(pairs []pair) ([]Spec, []slotsOf) {
+	var slots []Spec
+	// place returns the last slot of sp from slot from on, appending one
+	// when there is none.
+	place := func(sp Spec, from int) int {
+		for j := len(slots) - 1; j >= 0 && j >= from; j-- {
+			if slots[j] == sp {
+				return j
+			}
+		}
+		slots = append(slots, sp)
+		return len(slots) - 1
+	}
+	at := make([]slotsOf, len(pairs))
+	planned := map[pair]slotsOf{} // the rows of one measurement (p50, p99) share it
+	for i, p := range pairs {
+		at[i] = slotsOf{-1, -1}
+		if p.measure == (Spec{}) {
+			continue
+		}
+		if sl, ok := planned[p]; ok {
+			at[i] = sl
+			continue
+		}
+		// The baseline within the last nearby-1 slots, the measurement
+		// within nearby-1 of it: appended after it, or found close.
+		near := len(slots) - (nearby - 1)
+		if p.baseline != (Spec{}) {
+			at[i].baseline = place(p.baseline, near)
+			near = at[i].baseline - (nearby - 1)
+		}
+		at[i].measure = place(p.measure, near)
+		planned[p] = at[i]
+	}
+	return slots, at
+}
+
+// repeat returns which measurement of slots[j] in its run slot j is: 1 for
+// the first.
+func repeat(slots []Spec, j int) int {
+	k := 0
+	for _, sp := range slots[:j+1] {
+		if sp == slots[j] {
+			k++
+		}
+	}
+	return k
 }
 
 func dedupe(errs []error) []error {
@@ -280,11 +338,11 @@ func tempDir() (string, error) {
 }
 
 // profilePath names a CPU profile for a worker of spec sp.
-func profilePath(dir string, sp Spec, run int, role string) string {
+func profilePath(dir string, sp Spec, label, role string) string {
 	if dir == "" {
 		return ""
 	}
-	name := fmt.Sprintf("%v-run%d-%s.prof", sp, run, role)
+	name := fmt.Sprintf("%v-%s-%s.prof", sp, label, role)
 	clean := make([]byte, 0, len(name))
 	for _, c := range []byte(name) {
 		switch {
