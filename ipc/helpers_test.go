@@ -127,3 +127,10 @@ func dialUnix(ctx context.Context, addr string) (net.Conn, error) {
 func shortSock(t testing.TB) string {
 	return filepath.Join(testenv.ShortDir(t), "x.sock")
 }
+
+// snapshot returns the messages collected so far.
+func (c *collector) snapshot() []*Message {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*Message(nil), c.msgs...)
+}

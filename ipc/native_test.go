@@ -349,3 +349,96 @@ func TestNativeSessionExpires(t *testing.T) {
 	}
 	eventually(t, "session expiry", func() bool { return errors.Is(s.Send(id, "t", 1), ErrBadClient) })
 }
+
+// A hub queues consecutive publications for the same subscribers together;
+// a publication relayed alone before (to socket-ipc clients too) is not
+// relayed again with them, and the subscriber gets each message once, in
+// order.
+func TestHubRunAfterSingleRelay(t *testing.T) {
+	s, addr := testServer(t, ServerConfig{Hub: true})
+	col := newCollector()
+	sub := dialT(t, addr)
+	if _, err := sub.Subscribe(testCtx(t), "t", col.handle); err != nil {
+		t.Fatal(err)
+	}
+	sockCol := newCollector()
+	sock := dialT(t, addr, WithWire(SocketIPC), WithFallback(sockCol.handle))
+	pub := dialT(t, addr)
+	eventually(t, "3 clients", func() bool { return len(s.Clients()) == 3 })
+	if err := pub.Send(testCtx(t), "t", "a"); err != nil { // to the subscriber and the socket-ipc client
+		t.Fatal(err)
+	}
+	sockCol.wait(t, 1)
+	sock.Close()
+	eventually(t, "the socket-ipc client gone", func() bool { return len(s.Clients()) == 2 })
+	for _, v := range []string{"b", "c"} { // to the subscriber alone: a run
+		if err := pub.Send(testCtx(t), "t", v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := col.wait(t, 3)
+	var vals []string
+	for _, m := range got {
+		var v string
+		m.Decode(&v)
+		vals = append(vals, v)
+	}
+	if !slices.Equal(vals, []string{"a", "b", "c"}) {
+		t.Fatalf("subscriber got %q, want [a b c]", vals)
+	}
+}
+
+// Publications read in one go are delivered in order, each to the
+// subscribers it matched when it was read: a subscription that changes in
+// the middle of a run of publications to the same topic splits the run.
+func TestHubRunFollowsSubscriptionChanges(t *testing.T) {
+	s, addr := testServer(t, ServerConfig{Hub: true})
+	early, late := newCollector(), newCollector()
+	a := dialT(t, addr)
+	if _, err := a.Subscribe(testCtx(t), "x.>", early.handle); err != nil {
+		t.Fatal(err)
+	}
+	b := dialT(t, addr)
+	pub := dialT(t, addr)
+	eventually(t, "3 clients", func() bool { return len(s.Clients()) == 3 })
+	const n = 2000
+	go func() {
+		for i := range n {
+			pub.Send(testCtx(t), "x.y", i)
+		}
+	}()
+	if _, err := b.Subscribe(testCtx(t), "x.y", late.handle); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Flush(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	all := early.wait(t, n)
+	for i, m := range all {
+		var v int
+		m.Decode(&v)
+		if v != i {
+			t.Fatalf("message %d of the first subscriber is %d: lost, repeated or reordered", i, v)
+		}
+	}
+	// The late subscriber gets a suffix of the stream, in order, once each.
+	eventually(t, "the last message at the late subscriber", func() bool {
+		ms := late.snapshot()
+		if len(ms) == 0 {
+			return false
+		}
+		var v int
+		ms[len(ms)-1].Decode(&v)
+		return v == n-1
+	})
+	ms := late.snapshot()
+	var first int
+	ms[0].Decode(&first)
+	for i, m := range ms {
+		var v int
+		m.Decode(&v)
+		if v != first+i {
+			t.Fatalf("late subscriber: message %d is %d, want %d", i, v, first+i)
+		}
+	}
+}

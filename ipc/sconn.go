@@ -29,11 +29,18 @@ type sconn struct {
 	msg   Message
 	topic string // last topic, reused to avoid an allocation per message
 
-	relay  []byte // scratch for relayed frames
+	relay  []byte // scratch for relayed frames; on a hub, the run waiting (relayAt)
 	jrelay []byte // scratch for relayed socket-ipc frames
 	f      wire.Frame
 	rf     wire.Frame // the relayed frame, reused
 	env    envelope   // its envelope, reused
+
+	// A run of publications for the same receivers, waiting in relay to be
+	// queued for each of them under one lock (flushRelay): where each frame
+	// starts in relay, and the topic and receivers they share.
+	relayAt    []int
+	runTopic   string
+	runTargets []*session
 
 	handlerRC routeCache[*route]
 	subsRC    routeCache[*session]

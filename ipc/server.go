@@ -725,6 +725,36 @@ func (s *Server) deliver(ctx context.Context, ss *session, e *envelope) bool {
 	return true
 }
 
+// deliverRun queues for the native session ss the MSG frames in frames,
+// encoded one after another and starting at the offsets at, all on topic:
+// what deliver does for each, under one lock. Each frame gets ss's next
+// delivery number. It reports whether they were queued.
+func (s *Server) deliverRun(ctx context.Context, ss *session, frames []byte, at []int, topic string) bool {
+	q := ss.q
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return false
+	}
+	if s.cfg.SlowConsumer == Block {
+		q.paceLocked(ctx, fanoutHighWater)
+	}
+	if !q.roomLocked(len(frames), false) && !s.fullLocked(ctx, ss, len(frames), topic) {
+		return false // q.mu released
+	}
+	q.reserveLocked(len(frames))
+	start := len(q.buf)
+	q.buf = append(q.buf, frames...)
+	for _, off := range at {
+		ss.deliverSeq++
+		binary.BigEndian.PutUint64(q.buf[start+off+offSeq:], ss.deliverSeq)
+	}
+	q.appendedMsgLocked(ss.deliverSeq)
+	q.kickLocked()
+	q.mu.Unlock()
+	return true
+}
+
 // slowConsumer ends the session of a client whose queue overflowed.
 func (s *Server) slowConsumer(ss *session, c net.Conn) {
 	err := fmt.Errorf("%w: client %s", ErrSlowConsumer, ss.id)

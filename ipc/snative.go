@@ -37,6 +37,10 @@ func (c *sconn) serveNative(ctx context.Context) error {
 	if s.cfg.OnConnect != nil {
 		s.cfg.OnConnect(c.info)
 	}
+	// Publications read are queued for their receivers before the frames
+	// read after them are handled, before the reader waits for more and
+	// before it ends: what it acknowledged is queued.
+	defer c.flushRelay(ctx)
 	for {
 		if err := rd.ReadFrame(f); err != nil {
 			return err
@@ -46,6 +50,9 @@ func (c *sconn) serveNative(ctx context.Context) error {
 		}
 		if err := c.frame(ctx, f); err != nil {
 			return err
+		}
+		if !rd.FrameBuffered() {
+			c.flushRelay(ctx)
 		}
 		// About to read the connection: acknowledge once caught up, or
 		// every ackEvery bytes of a stream that keeps coming.
@@ -200,6 +207,9 @@ func (c *sconn) openSession(h *wire.Hello) (*session, bool, error) {
 func (c *sconn) frame(ctx context.Context, f *wire.Frame) error {
 	s := c.srv
 	ss := c.sess
+	if f.Type != wire.TypeMsg {
+		c.flushRelay(ctx) // in order with what the client published before
+	}
 	switch f.Type {
 	case wire.TypeMsg:
 		if f.Seq != 0 {
@@ -301,6 +311,14 @@ func (c *sconn) publish(ctx context.Context, topic string, f *wire.Frame) {
 	targets := s.subs.matchCached(&c.subsRC, topic)
 	socks := *s.sockAll.Load()
 	track := s.cfg.AckAfterDelivery && f.Seq != 0
+	// Consecutive publications to the same receivers (the route cached for
+	// the topic is the same slice until subscriptions change) are queued
+	// for each receiver together; socket-ipc receivers and delivery
+	// tracking take them one by one.
+	run := !track && len(socks) == 0 && len(targets) > 0
+	if len(c.relayAt) > 0 && (!run || topic != c.runTopic || !sameSessions(targets, c.runTargets) || len(c.relay) >= relayRunMax) {
+		c.flushRelay(ctx)
+	}
 	if track {
 		ss.track.begin(f.Seq)
 		defer ss.track.done(f.Seq)
@@ -315,6 +333,15 @@ func (c *sconn) publish(ctx context.Context, topic string, f *wire.Frame) {
 	rf.Origin = ss.uuid
 	if len(rf.Topic) == 0 {
 		rf.Topic = none
+	}
+	if run {
+		if len(c.relayAt) == 0 {
+			c.relay = c.relay[:0] // what is left is a frame relayed alone, done with
+		}
+		c.relayAt = append(c.relayAt, len(c.relay))
+		c.relay = wire.AppendFrame(c.relay, rf)
+		c.runTopic, c.runTargets = topic, targets
+		return
 	}
 	c.relay = wire.AppendFrame(c.relay[:0], rf)
 	e := &c.env
@@ -341,6 +368,33 @@ func (c *sconn) publish(ctx context.Context, topic string, f *wire.Frame) {
 }
 
 var none = []byte("none")
+
+// relayRunMax bounds the bytes of a run of publications waiting in
+// sconn.relay.
+const relayRunMax = 16 << 10
+
+// flushRelay queues the run of publications waiting in c.relay for each of
+// their receivers (but the publisher).
+func (c *sconn) flushRelay(ctx context.Context) {
+	if len(c.relayAt) == 0 {
+		return
+	}
+	for _, t := range c.runTargets {
+		if t != c.sess {
+			c.srv.deliverRun(ctx, t, c.relay, c.relayAt, c.runTopic)
+		}
+	}
+	c.relay, c.relayAt, c.runTopic, c.runTargets = c.relay[:0], c.relayAt[:0], "", nil
+	if cap(c.relay) > 4*relayRunMax {
+		c.relay = nil // one large frame's buffer is not kept
+	}
+}
+
+// sameSessions reports whether a and b are the same slice (routes are
+// shared slices, replaced when subscriptions change).
+func sameSessions(a, b []*session) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
 
 // request answers or forwards a native client's request.
 func (c *sconn) request(ctx context.Context, f *wire.Frame) {
