@@ -299,17 +299,9 @@ var errNotJSON = errors.New("ipc: payload for a socket-ipc client is not JSON")
 // the client's queue.
 func (s *Server) deliverDirect(ctx context.Context, ss *session, f *wire.Frame) bool {
 	q := ss.q
-	q.mu.Lock()
-	if q.closed {
-		q.mu.Unlock()
-		return false
-	}
 	n := wire.FrameSize(f)
-	if s.cfg.SlowConsumer == Block {
-		q.paceLocked(ctx, highWater)
-	}
-	if !q.roomLocked(n, false) && !s.fullLocked(ctx, ss, n, string(f.Topic)) {
-		return false // q.mu released
+	if !s.lockRoom(ctx, ss, n, f.Topic, highWater) {
+		return false
 	}
 	q.reserveLocked(n)
 	if ss.wire == SocketIPC {
@@ -322,6 +314,27 @@ func (s *Server) deliverDirect(ctx context.Context, ss *session, f *wire.Frame) 
 	}
 	q.flushLocked()
 	q.mu.Unlock()
+	return true
+}
+
+// lockRoom locks ss's queue for n more bytes on topic: it waits while the
+// queue runs more than high bytes ahead of its writes (Block) and applies
+// the slow-consumer policy when n bytes do not fit. It reports true with
+// the queue's lock held, or false with it released (the queue is closed or
+// the bytes are not to be queued).
+func (s *Server) lockRoom(ctx context.Context, ss *session, n int, topic []byte, high int) bool {
+	q := ss.q
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return false
+	}
+	if s.cfg.SlowConsumer == Block {
+		q.paceLocked(ctx, high)
+	}
+	if !q.roomLocked(n, false) && !s.fullLocked(ctx, ss, n, string(topic)) {
+		return false // q.mu released
+	}
 	return true
 }
 
@@ -696,16 +709,8 @@ func (s *Server) deliver(ctx context.Context, ss *session, e *envelope) bool {
 		}
 	}
 	q := ss.q
-	q.mu.Lock()
-	if q.closed {
-		q.mu.Unlock()
+	if !s.lockRoom(ctx, ss, len(b), topicBytes(e.topic), fanoutHighWater) {
 		return false
-	}
-	if s.cfg.SlowConsumer == Block {
-		q.paceLocked(ctx, fanoutHighWater)
-	}
-	if !q.roomLocked(len(b), false) && !s.fullLocked(ctx, ss, len(b), e.topic) {
-		return false // q.mu released
 	}
 	q.reserveLocked(len(b))
 	start := len(q.buf)
@@ -731,16 +736,8 @@ func (s *Server) deliver(ctx context.Context, ss *session, e *envelope) bool {
 // delivery number. It reports whether they were queued.
 func (s *Server) deliverRun(ctx context.Context, ss *session, frames []byte, at []int, topic string) bool {
 	q := ss.q
-	q.mu.Lock()
-	if q.closed {
-		q.mu.Unlock()
+	if !s.lockRoom(ctx, ss, len(frames), topicBytes(topic), fanoutHighWater) {
 		return false
-	}
-	if s.cfg.SlowConsumer == Block {
-		q.paceLocked(ctx, fanoutHighWater)
-	}
-	if !q.roomLocked(len(frames), false) && !s.fullLocked(ctx, ss, len(frames), topic) {
-		return false // q.mu released
 	}
 	q.reserveLocked(len(frames))
 	start := len(q.buf)

@@ -21,12 +21,7 @@ func (c *Conn) TryWrite(p []byte) (int, error) {
 	if !ok {
 		return 0, errors.ErrUnsupported
 	}
-	n, err := sockio.TryWrite(sc, p)
-	if n > 0 {
-		c.written.Add(uint64(n))
-		c.srv.bytesWritten.Add(uint64(n))
-	}
-	return n, err
+	return c.counted(sockio.TryWrite(sc, p))
 }
 
 // TryWriteBuffers is TryWrite for the concatenation of bufs, written with
@@ -38,7 +33,11 @@ func (c *Conn) TryWriteBuffers(bufs [][]byte) (int, error) {
 	if !ok {
 		return 0, errors.ErrUnsupported
 	}
-	n, err := sockio.TryWriteBuffers(sc, bufs)
+	return c.counted(sockio.TryWriteBuffers(sc, bufs))
+}
+
+// counted counts n bytes written, as Write does, and returns n and err.
+func (c *Conn) counted(n int, err error) (int, error) {
 	if n > 0 {
 		c.written.Add(uint64(n))
 		c.srv.bytesWritten.Add(uint64(n))

@@ -15,6 +15,13 @@ import (
 // TryWrite takes c's write lock like any Write: it must not be called while
 // another goroutine writes to c, or it waits for that write.
 func TryWrite(c syscall.Conn, p []byte) (int, error) {
+	return try(c, func(fd int) (int, error) { return syscall.Write(fd, p) })
+}
+
+// try makes one write to c's file descriptor with write, under c's write
+// lock, without waiting for room: it retries only on EINTR, and reports a
+// full socket (EAGAIN) as 0 bytes written and no error.
+func try(c syscall.Conn, write func(fd int) (int, error)) (int, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return 0, err
@@ -23,7 +30,7 @@ func TryWrite(c syscall.Conn, p []byte) (int, error) {
 	var werr error
 	err = rc.Write(func(fd uintptr) bool {
 		for {
-			n, werr = syscall.Write(int(fd), p)
+			n, werr = write(int(fd))
 			if werr != syscall.EINTR {
 				return true // done, whatever the outcome: never wait
 			}

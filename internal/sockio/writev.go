@@ -3,7 +3,6 @@
 package sockio
 
 import (
-	"errors"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -15,28 +14,5 @@ import (
 // buffer. It returns the number of bytes written, counted from the start
 // of bufs[0].
 func TryWriteBuffers(c syscall.Conn, bufs [][]byte) (int, error) {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
-	var n int
-	var werr error
-	err = rc.Write(func(fd uintptr) bool {
-		for {
-			n, werr = unix.Writev(int(fd), bufs)
-			if werr != unix.EINTR {
-				return true // done, whatever the outcome: never wait
-			}
-		}
-	})
-	if err != nil {
-		return 0, err
-	}
-	if n < 0 {
-		n = 0
-	}
-	if errors.Is(werr, unix.EAGAIN) {
-		werr = nil
-	}
-	return n, werr
+	return try(c, func(fd int) (int, error) { return unix.Writev(fd, bufs) })
 }
