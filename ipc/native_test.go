@@ -402,12 +402,21 @@ func TestHubRunFollowsSubscriptionChanges(t *testing.T) {
 	pub := dialT(t, addr)
 	eventually(t, "3 clients", func() bool { return len(s.Clients()) == 3 })
 	const n = 2000
+	sent := make(chan error, 1)
+	ctx := testCtx(t)
 	go func() {
 		for i := range n {
-			pub.Send(testCtx(t), "x.y", i)
+			if err := pub.Send(ctx, "x.y", i); err != nil {
+				sent <- err
+				return
+			}
 		}
+		sent <- nil
 	}()
 	if _, err := b.Subscribe(testCtx(t), "x.y", late.handle); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-sent; err != nil {
 		t.Fatal(err)
 	}
 	if err := pub.Flush(testCtx(t)); err != nil {
