@@ -69,7 +69,7 @@ func (c *Client) send(ctx context.Context, topic string, msg any, payload []byte
 		q.mu.Unlock()
 		return &NoServerError{Topic: topic, Message: orig()}
 	}
-	q.paceLocked(ctx, highWater)
+	q.paceLocked(ctx, highWater(size))
 	if err := q.waitRoomLocked(ctx, size, native && q.retain); err != nil {
 		closed := q.closed
 		q.mu.Unlock()

@@ -403,13 +403,16 @@ func (q *outq) waitRoomLocked(ctx context.Context, n int, msg bool) error {
 	return nil
 }
 
-// highWater is how far a producer that may wait runs ahead of the writes
-// to a connection (paceLocked): far enough to fill the socket's buffer and
-// batch the writes, not so far that the bytes leave the cache before they
-// are written.
-const highWater = 4 * chunkSize
+// highWater returns how far a producer of n-byte frames that may wait
+// runs ahead of the writes to a connection (paceLocked): a chunk, enough
+// to batch the writes while the socket's buffer holds what was written
+// before, and not so far that the bytes leave the cache before they are
+// written (a process with a thousand busy connections runs through its
+// chunks in turn); for frames over 16 KiB four of them, up to four chunks,
+// so that a stream of large messages keeps a few in flight.
+func highWater(n int) int { return min(max(chunkSize, 4*n), 4*chunkSize) }
 
-// fanoutHighWater is highWater for a producer that writes to many queues
+// fanoutHighWater is how far a producer that writes to many queues
 // (broadcast, a hub relaying a publication): pacing it by each queue would
 // hold every receiver to the slowest one's pace, so it runs further ahead.
 const fanoutHighWater = 16 * chunkSize

@@ -575,3 +575,47 @@ func TestOutqBigBuffers(t *testing.T) {
 		}
 	}
 }
+
+// A producer of small frames runs at most a chunk ahead of the writes
+// (highWater), so that a process with many busy connections keeps each
+// one's bytes in the cache until they are written; a producer of large
+// frames keeps a few of them in flight.
+func TestOutqPacesSmallFramesByAChunk(t *testing.T) {
+	if hw := highWater(64 << 10); hw != 4*chunkSize {
+		t.Errorf("highWater(64 KiB) = %d, want %d (four frames in flight)", hw, 4*chunkSize)
+	}
+	a, b := testenv.UnixPair(t)
+	q := newOutq(false, 0)
+	done := q.attach(a, 0, nil)
+	f := &wire.Frame{Type: wire.TypeMsg, Topic: []byte("t"), Payload: make([]byte, 64)}
+	size := wire.FrameSize(f)
+	const n = 50_000 // far more than the socket holds: the peer reads nothing yet
+	ctx := testCtx(t)
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		for range n {
+			q.mu.Lock()
+			q.paceLocked(ctx, highWater(size))
+			q.appendLocked(f)
+			q.flushLocked()
+			q.mu.Unlock()
+		}
+	}()
+	eventually(t, "the producer waiting for the writes", func() bool {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		return q.space != nil
+	})
+	q.mu.Lock()
+	unsent := q.unsentLocked()
+	q.mu.Unlock()
+	if unsent > chunkSize+size {
+		t.Errorf("the producer waits with %d bytes unwritten, want at most a chunk (%d) and a frame", unsent, chunkSize)
+	}
+	fr := &frameReader{wire.NewReader(b, 0)}
+	fr.read(t, n) // every frame arrives once the peer reads
+	<-sent
+	q.detach(a)
+	<-done
+}

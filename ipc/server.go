@@ -300,7 +300,7 @@ var errNotJSON = errors.New("ipc: payload for a socket-ipc client is not JSON")
 func (s *Server) deliverDirect(ctx context.Context, ss *session, f *wire.Frame) bool {
 	q := ss.q
 	n := wire.FrameSize(f)
-	if !s.lockRoom(ctx, ss, n, f.Topic, highWater) {
+	if !s.lockRoom(ctx, ss, n, f.Topic, highWater(n)) {
 		return false
 	}
 	q.reserveLocked(n)
