@@ -311,6 +311,7 @@ func NewClient(addr string, opts ...Option) (*Client, error) {
 	}
 	c.q.maxMsgs = o.queueMsgs
 	c.q.clocked = o.wire == Native // the server acknowledges every MSG
+	c.q.onAck = c.applyAck
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.msg.codec = o.codec
 	return c, nil
@@ -825,15 +826,16 @@ func (c *Client) complete(f *wire.Frame) (*call, callResult) {
 
 // acknowledged handles the server's acknowledgement of the messages up to
 // seq.
-func (c *Client) acknowledged(seq uint64) {
-	q := c.q
-	q.mu.Lock()
+func (c *Client) acknowledged(seq uint64) { c.q.postAck(seq) }
+
+// applyAck applies the server's acknowledgement of the MSG frames up to seq
+// (outq.onAck). c.q.mu must be held.
+func (c *Client) applyAck(seq uint64) {
 	if seq > c.acked {
 		c.acked = seq
-		q.ackLocked(seq)
-		q.freedLocked()
+		c.q.ackLocked(seq)
+		c.q.freedLocked()
 	}
-	q.mu.Unlock()
 }
 
 // reply implements responder for requests a hub forwarded to this client.

@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-ipc/switchboard/wire"
@@ -40,7 +41,7 @@ import (
 // written again (attach). Acknowledged chunks are reused, not copied or
 // compacted.
 type outq struct {
-	mu        sync.Mutex
+	mu        queueMutex
 	buf       []byte   // the chunk producers append to
 	full      []chunk  // chunks before buf, not yet written whole, oldest first
 	fullBytes int      // their bytes
@@ -63,6 +64,15 @@ type outq struct {
 	kept      []chunk
 	keptBytes int
 	acked     uint64 // the highest sequence number acknowledged on this connection
+
+	// Posted work (ackpost.go): ackIn is the highest acknowledgement
+	// posted and ackRun the highest applied; onAck, when set, is what
+	// applying one does instead of ackLocked. holdDue is set when a hold's
+	// time is up.
+	ackIn   atomic.Uint64
+	ackRun  uint64
+	onAck   func(seq uint64)
+	holdDue atomic.Bool
 
 	conn   net.Conn // nil while detached
 	tw     tryWriter
@@ -163,7 +173,9 @@ func putBig(b []byte) bool {
 }
 
 func newOutq(retain bool, limit int) *outq {
-	return &outq{retain: retain, limit: limit, wake: make(chan struct{}, 1)}
+	q := &outq{retain: retain, limit: limit, wake: make(chan struct{}, 1)}
+	q.mu.q = q
+	return q
 }
 
 // writerLinger is how long a writer goroutine waits for more bytes before
@@ -274,16 +286,6 @@ func (q *outq) armHoldLocked() {
 	} else {
 		q.holdTimer.Reset(d)
 	}
-}
-
-// holdExpired writes what a hold kept back for holdMax.
-func (q *outq) holdExpired() {
-	q.mu.Lock()
-	if q.holdArmed {
-		q.holdArmed = false
-		q.writeNowLocked()
-	}
-	q.mu.Unlock()
 }
 
 // pendingLocked reports whether bytes wait to be written. q.mu must be held.

@@ -270,10 +270,7 @@ func (c *sconn) frame(ctx context.Context, f *wire.Frame) error {
 			s.subs.remove(p, ss, f.ID)
 		}
 	case wire.TypeAck:
-		q := ss.q
-		q.mu.Lock()
-		q.ackLocked(f.Seq)
-		q.mu.Unlock()
+		ss.q.postAck(f.Seq)
 		if s.cfg.AckAfterDelivery {
 			ss.track.acked(f.Seq)
 		}
