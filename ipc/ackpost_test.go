@@ -59,19 +59,8 @@ func TestPostAckWhileLocked(t *testing.T) {
 // A hold's timer that fires while the lock is held does not wait for it;
 // the Unlock writes what was held.
 func TestHoldExpiresWhileLocked(t *testing.T) {
-	a, b := testenv.UnixPair(t)
-	b.SetReadDeadline(time.Now().Add(10 * time.Second))
-	q := newOutq(false, 0)
-	q.clocked = true
-	q.holdFor = time.Hour
-	done := q.attach(a, 0, nil)
-	rd := &frameReader{r: wire.NewReader(b, 0)}
-	payload := bytes.Repeat([]byte("h"), 1000)
-	seq := uint64(0)
-	for range holdMin/len(payload) + 1 {
-		seq++
-		produce(q, msgFrame(seq, payload))
-	}
+	st := startStream(t)
+	q, rd, seq := st.q, st.rd, st.seq
 	seq++
 	produce(q, msgFrame(seq, []byte("held")))
 	q.mu.Lock()
@@ -92,8 +81,8 @@ func TestHoldExpiresWhileLocked(t *testing.T) {
 	if f := got[len(got)-1]; f.Seq != seq || string(f.Payload) != "held" {
 		t.Fatalf("got seq %d %q, want %d \"held\"", f.Seq, f.Payload, seq)
 	}
-	q.detach(a)
-	<-done
+	q.detach(st.a)
+	<-st.done
 }
 
 // Acknowledgements posted from several goroutines while producers append

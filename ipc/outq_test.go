@@ -3,6 +3,7 @@ package ipc
 import (
 	"bytes"
 	"io"
+	"net"
 	"slices"
 	"testing"
 	"time"
@@ -361,22 +362,39 @@ func TestOutqProducerHoldsUntilAck(t *testing.T) {
 	}
 }
 
+// stream is a clocked queue without retention on one end of a socket
+// pair, after the producer wrote holdMin bytes and more of 1000-byte
+// messages (seq of them), none acknowledged: a stream under way.
+type stream struct {
+	q       *outq
+	a       net.Conn
+	done    <-chan struct{}
+	rd      *frameReader // the other end, with a 10 s read deadline
+	payload []byte
+	seq     uint64
+}
+
+func startStream(t *testing.T) *stream {
+	t.Helper()
+	a, b := testenv.UnixPair(t)
+	b.SetReadDeadline(time.Now().Add(10 * time.Second))
+	st := &stream{q: newOutq(false, 0), a: a, payload: bytes.Repeat([]byte("y"), 1000)}
+	st.q.clocked = true
+	st.q.holdFor = time.Hour
+	st.done = st.q.attach(a, 0, nil)
+	st.rd = &frameReader{r: wire.NewReader(b, 0)}
+	for range holdMin/len(st.payload) + 1 {
+		st.seq++
+		produce(st.q, msgFrame(st.seq, st.payload))
+	}
+	return st
+}
+
 // A hold ends without an acknowledgement once batchMin bytes wait, or when
 // holdMax has passed (a peer whose reader is busy elsewhere).
 func TestOutqHoldEnds(t *testing.T) {
-	a, b := testenv.UnixPair(t)
-	b.SetReadDeadline(time.Now().Add(10 * time.Second))
-	q := newOutq(false, 0)
-	q.clocked = true
-	q.holdFor = time.Hour
-	done := q.attach(a, 0, nil)
-	rd := &frameReader{r: wire.NewReader(b, 0)}
-	payload := bytes.Repeat([]byte("y"), 1000)
-	seq := uint64(0)
-	for range holdMin/len(payload) + 1 {
-		seq++
-		produce(q, msgFrame(seq, payload))
-	}
+	st := startStream(t)
+	q, a, done, rd, payload, seq := st.q, st.a, st.done, st.rd, st.payload, st.seq
 	q.mu.Lock()
 	streaming := q.streaming
 	q.mu.Unlock()
