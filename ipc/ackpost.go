@@ -68,15 +68,13 @@ func (q *outq) holdExpired() {
 }
 
 // runPostedLocked applies the highest acknowledgement posted, if new, and
+// wakes whoever waits for it (a Flush, producers waiting for room); then it
 // ends a hold whose time is up. q.mu must be held.
 func (q *outq) runPostedLocked() {
-	if seq := q.ackIn.Load(); seq > q.ackRun {
-		q.ackRun = seq
-		if q.onAck != nil {
-			q.onAck(seq)
-		} else {
-			q.ackLocked(seq)
-		}
+	if seq := q.ackIn.Load(); seq > q.ackDone {
+		q.ackDone = seq
+		q.ackLocked(seq)
+		q.freedLocked()
 	}
 	if q.holdDue.Swap(false) && q.holdArmed {
 		q.holdArmed = false

@@ -114,11 +114,8 @@ func TestPostAckConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for range n / 2 {
 				mu.Lock()
-				q.mu.Lock()
 				seq++
-				q.appendLocked(msgFrame(seq, payload))
-				q.flushLocked()
-				q.mu.Unlock()
+				produce(q, msgFrame(seq, payload))
 				mu.Unlock()
 			}
 		})

@@ -223,8 +223,7 @@ type Client struct {
 	lastTopic atomicString // a topic known to be valid
 
 	// under q.mu
-	seq   uint64 // last sequence number given to a message
-	acked uint64 // the server's cumulative acknowledgement
+	seq uint64 // last sequence number given to a message (acknowledged: q.ackDone)
 
 	mu            sync.Mutex
 	id            string
@@ -311,7 +310,6 @@ func NewClient(addr string, opts ...Option) (*Client, error) {
 	}
 	c.q.maxMsgs = o.queueMsgs
 	c.q.clocked = o.wire == Native // the server acknowledges every MSG
-	c.q.onAck = c.applyAck
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.msg.codec = o.codec
 	return c, nil
@@ -633,9 +631,7 @@ func (c *Client) serve(conn net.Conn, w *wire.Welcome) error {
 	if w != nil {
 		acked = w.Acked
 		c.q.mu.Lock()
-		if acked > c.acked {
-			c.acked = acked
-		}
+		c.q.ackDone = max(c.q.ackDone, acked)
 		if acked > c.seq {
 			// The session has seen more of this id than this Client sent
 			// (a new process resuming with WithID): number above it, or
@@ -827,16 +823,6 @@ func (c *Client) complete(f *wire.Frame) (*call, callResult) {
 // acknowledged handles the server's acknowledgement of the messages up to
 // seq.
 func (c *Client) acknowledged(seq uint64) { c.q.postAck(seq) }
-
-// applyAck applies the server's acknowledgement of the MSG frames up to seq
-// (outq.onAck). c.q.mu must be held.
-func (c *Client) applyAck(seq uint64) {
-	if seq > c.acked {
-		c.acked = seq
-		c.q.ackLocked(seq)
-		c.q.freedLocked()
-	}
-}
 
 // reply implements responder for requests a hub forwarded to this client.
 func (c *Client) reply(id uint64, payload []byte, errText string) error {

@@ -105,7 +105,7 @@ func (c *Client) Flush(ctx context.Context) error {
 			return ErrClientClosed
 		}
 		if c.o.wire == Native {
-			if c.acked >= target {
+			if q.ackDone >= target {
 				return nil
 			}
 		} else if q.conn != nil && !q.busyLocked() {

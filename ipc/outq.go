@@ -66,12 +66,10 @@ type outq struct {
 	acked     uint64 // the highest sequence number acknowledged on this connection
 
 	// Posted work (ackpost.go): ackIn is the highest acknowledgement
-	// posted and ackRun the highest applied; onAck, when set, is what
-	// applying one does instead of ackLocked. holdDue is set when a hold's
-	// time is up.
+	// posted, ackDone the highest applied, across connections (a client's
+	// Flush waits for it); holdDue is set when a hold's time is up.
 	ackIn   atomic.Uint64
-	ackRun  uint64
-	onAck   func(seq uint64)
+	ackDone uint64
 	holdDue atomic.Bool
 
 	conn   net.Conn // nil while detached
